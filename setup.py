@@ -35,8 +35,10 @@ setup(
         "orjson>=3.9,<4",
         "fastjsonschema>=2.19,<3",
         "selectolax>=0.3.21,<2",
+        "ahocorasick-rs>=1.0,<2",  # one-pass search for agency names
         "ftfy>=6.1,<7",
-        "httpx>=0.27,<1",
+        "httpx>=0.27,<1",  # <1: the reader's address guard wraps AsyncHTTPTransport internals
+        "sniffio>=1.3",  # without it httpcore retries a failing import on every lock
         "prometheus-client>=0.20,<1",
     ],
     extras_require={

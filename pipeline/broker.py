@@ -201,7 +201,8 @@ class EmbeddedBroker:
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            # Tansu exits at once on SIGINT; on SIGTERM it waits ~5 s for connected clients.
+            process.send_signal(signal.SIGINT)
             try:
                 process.wait(_STOP_GRACE_S)
             except subprocess.TimeoutExpired:

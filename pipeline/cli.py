@@ -19,6 +19,9 @@ from pipeline import __version__
 # Subcommand name → module in pipeline/commands exposing HELP, configure(parser), main(args).
 COMMANDS = {
     "broker": "pipeline.commands.broker",
+    "extract": "pipeline.commands.extract",
+    "ingest": "pipeline.commands.ingest",
+    "feeds": "pipeline.commands.feeds",
 }
 
 

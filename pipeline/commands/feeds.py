@@ -1,0 +1,90 @@
+"""`newswire feeds status`: the health of every feed, from the reader's store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline.reader.options import ReaderOptions
+from pipeline.reader.store import DEFAULT_STORE, FeedState, Store, StoreError
+from schemas.timefmt import to_rfc3339
+
+HELP = "show the feed reader's view of each feed (status, errors, next poll)"
+DESCRIPTION = (
+    "Print one line per feed from the reader's store: last poll, HTTP status, entries "
+    "published, consecutive errors, next poll, state, and the last error or problem."
+)
+COLUMNS = ("feed", "last poll", "HTTP", "published", "errors", "next poll", "state", "last error / problem")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    status = sub.add_parser("status", help="print a table of the feeds and their health")
+    status.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
+                        help="the reader's SQLite store (default: %(default)s)")
+    status.add_argument("--all", action="store_true", help="include feeds no longer listed")
+    status.add_argument("--failing-after", type=int, default=ReaderOptions().failing_after,
+                        metavar="N", help="errors in a row shown as failing (default: %(default)s)")
+
+
+def _time(epoch: float | None) -> str:
+    if not epoch:
+        return "-"
+    return to_rfc3339(datetime.fromtimestamp(round(epoch), timezone.utc))
+
+
+def _state(feed: FeedState, failing_after: int) -> str:
+    if not feed.active:
+        return "not listed"
+    if feed.last_poll_at is None:
+        return "new"
+    if feed.consecutive_errors >= failing_after:
+        return "FAILING"
+    if feed.consecutive_errors:
+        return "error"
+    return feed.last_outcome or "ok"
+
+
+def status_rows(feeds: list[FeedState], failing_after: int) -> list[tuple[str, ...]]:
+    return [
+        (
+            feed.name,
+            _time(feed.last_poll_at),
+            "-" if feed.last_status is None else str(feed.last_status),
+            str(feed.entries_published),
+            str(feed.consecutive_errors),
+            _time(feed.next_poll_at) if feed.active else "-",
+            _state(feed, failing_after),
+            (feed.last_error if feed.consecutive_errors else feed.last_problem) or "",
+        )
+        for feed in feeds
+    ]
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS) - 1)]
+    lines = []
+    for row in [COLUMNS, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    if not Path(args.store).exists():
+        print(f"newswire feeds: no store at {args.store} (run `newswire ingest --store "
+              f"{args.store}` first, or give --store)", file=sys.stderr)
+        return 2
+    try:
+        with Store(args.store) as store:
+            feeds = store.feeds(include_inactive=args.all)
+            waiting = store.pending_count()
+    except StoreError as exc:
+        print(f"newswire feeds: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(status_rows(feeds, args.failing_after)))
+    failing = sum(1 for feed in feeds if feed.active and feed.consecutive_errors >= args.failing_after)
+    print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka")
+    return 0

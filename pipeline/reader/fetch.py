@@ -1,0 +1,245 @@
+"""Fetch a feed's bytes: HTTP(S) with httpx, or a local file.
+
+What a long-running poller needs from its HTTP client, decided here once:
+
+- connect, read and total timeouts (a server that drips bytes cannot hold a slot forever);
+- a maximum body size, counted on the decoded bytes while streaming (so a gzip bomb is
+  cut too); a longer body is cut off and the result says so;
+- gzip/deflate; a descriptive User-Agent; conditional GET (If-None-Match /
+  If-Modified-Since) with 304 reported as "not modified";
+- redirects followed by hand: a chain of 301/308 gives the URL to store for the next poll,
+  a 302/307 (or anything after one) does not; only http/https targets are followed;
+- 429/503 give their Retry-After (seconds or HTTP date) to the scheduler;
+- no proxies from the environment: every connection goes through the address guard.
+
+Errors are returned, not raised: a :class:`FetchResult` with ``error`` says what failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
+
+import httpcore
+import httpx
+
+from pipeline.reader.options import ReaderOptions
+from pipeline.reader.safety import GuardedNetworkBackend, PrivateAddressError
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+_REDIRECTS = (301, 302, 303, 307, 308)
+_PERMANENT = (301, 308)
+_RATE_LIMITED = (429, 503)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one fetch produced. Exactly one of: ``error`` set, ``not_modified``, or a body."""
+
+    url: str
+    final_url: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    not_modified: bool = False
+    moved_to: str | None = None
+    truncated: bool = False
+    error: str | None = None
+    retry_after: float | None = None
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport whose connection pool connects through the address guard."""
+
+    def __init__(self, options: ReaderOptions) -> None:
+        super().__init__(trust_env=False, http1=True, http2=False)
+        if not hasattr(self, "_pool"):  # httpx changed its internals: refuse to run unguarded
+            raise RuntimeError("httpx.AsyncHTTPTransport has no _pool; pin httpx to <1")
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=max(options.max_concurrency * 2, 10),
+            max_keepalive_connections=options.max_concurrency,
+            keepalive_expiry=30.0,
+            network_backend=GuardedNetworkBackend(options.allow_private_addresses),
+        )
+
+
+def _error_text(exc: BaseException, options: ReaderOptions) -> str:
+    if isinstance(exc.__cause__, PrivateAddressError):
+        return str(exc.__cause__)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connect timeout ({options.connect_timeout:g} s)"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"read timeout: no data for {options.read_timeout:g} s"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout ({type(exc).__name__})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {exc}"
+    if isinstance(exc, httpx.DecodingError):
+        return f"cannot decode the response body: {exc}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"HTTP protocol error: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Fetcher:
+    """Fetches feeds; one instance (one connection pool) per reader. Use ``async with``."""
+
+    def __init__(self, options: ReaderOptions) -> None:
+        self.options = options
+        headers = {
+            "User-Agent": options.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        }
+        self._client = httpx.AsyncClient(
+            transport=_GuardedTransport(options),
+            headers=headers,
+            follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(
+                connect=options.connect_timeout, read=options.read_timeout,
+                write=options.read_timeout, pool=options.total_timeout,
+            ),
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        started = time.monotonic()
+        scheme = urlsplit(url).scheme.lower()
+        try:
+            if scheme == "file":
+                attempt = asyncio.to_thread(self._read_file, url, last_modified)
+            else:
+                attempt = self._fetch_http(url, etag, last_modified)
+            result = await asyncio.wait_for(attempt, self.options.total_timeout)
+        except asyncio.TimeoutError:
+            result = FetchResult(
+                url, url, error=f"no complete response within {self.options.total_timeout:g} s"
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            result = FetchResult(url, url, error=_error_text(exc, self.options))
+        except ValueError as exc:  # a URL httpx cannot even build a request for (bad IDNA, ...)
+            result = FetchResult(url, url, error=f"invalid URL on the way to the feed: {exc}")
+        return replace(result, elapsed=time.monotonic() - started)
+
+    async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+        conditional = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
+        current, moved_to, still_permanent = url, None, True
+        for _hop in range(self.options.max_redirects + 1):
+            request = self._client.build_request("GET", current, headers=conditional)
+            response = await self._client.send(request, stream=True)
+            location = response.headers.get("location")
+            if response.status_code not in _REDIRECTS or not location:
+                return await self._finish(url, current, moved_to, response)
+            await response.aclose()
+            target = urljoin(current, location)
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                return FetchResult(
+                    url, current, status=response.status_code,
+                    error=f"redirect to {target!r} refused (only http/https are followed)",
+                )
+            if response.status_code in _PERMANENT and still_permanent:
+                moved_to = target
+            else:
+                still_permanent = False
+            current = target
+        return FetchResult(
+            url, current, error=f"more than {self.options.max_redirects} redirects (last to {current})"
+        )
+
+    async def _finish(
+        self, url: str, final_url: str, moved_to: str | None, response: httpx.Response
+    ) -> FetchResult:
+        headers = {key.lower(): value for key, value in response.headers.items()}
+        status = response.status_code
+        common = {"url": url, "final_url": final_url, "status": status, "headers": headers, "moved_to": moved_to}
+        try:
+            if status == 304:
+                return FetchResult(**common, not_modified=True)
+            if status in _RATE_LIMITED:
+                wait = parse_retry_after(headers.get("retry-after"))
+                hint = f", Retry-After {wait:g} s" if wait is not None else ""
+                return FetchResult(
+                    **common, retry_after=wait,
+                    error=f"HTTP {status} {response.reason_phrase}{hint}",
+                )
+            if not 200 <= status < 300:
+                return FetchResult(**common, error=f"HTTP {status} {response.reason_phrase}")
+            body, truncated = await self._read_limited(response)
+            return FetchResult(**common, body=body, truncated=truncated)
+        finally:
+            await response.aclose()
+
+    async def _read_limited(self, response: httpx.Response) -> tuple[bytes, bool]:
+        limit = self.options.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            if size + len(chunk) > limit:
+                chunks.append(chunk[: limit - size])
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), False
+
+    def _read_file(self, url: str, last_modified: str | None) -> FetchResult:
+        path = url2pathname(urlsplit(url).path)
+        try:
+            with open(path, "rb") as handle:
+                stamp = email.utils.formatdate(os.fstat(handle.fileno()).st_mtime, usegmt=True)
+                headers = {"last-modified": stamp}
+                if last_modified and stamp == last_modified:
+                    return FetchResult(url, url, headers=headers, not_modified=True)
+                body = handle.read(self.options.max_body_bytes + 1)
+        except OSError as exc:
+            return FetchResult(url, url, error=f"cannot read {path}: {exc.strerror}")
+        truncated = len(body) > self.options.max_body_bytes
+        return FetchResult(
+            url, url, headers=headers, body=body[: self.options.max_body_bytes], truncated=truncated
+        )

@@ -1,0 +1,67 @@
+"""The reader's settings, checked when built (each message names the option at fault)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline import __version__
+
+DEFAULT_USER_AGENT = (
+    f"newswire/{__version__} (news feed reader; polls RSS/Atom with conditional GET)"
+)
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """Everything that tunes polling, fetching and buffering. Times are in seconds.
+
+    interval: default time between two polls of a feed; a feed's own ``<ttl>`` or
+        ``sy:updatePeriod`` replaces it, clamped to [min_interval, max_interval].
+    max_backoff: longest wait after errors (exponential from ``interval``, with jitter).
+    failing_after: consecutive errors after which a feed is marked failing; a failing feed
+        is polled every ``max_backoff`` only, and reported.
+    max_pending: records waiting for Kafka in the store (the outbox) above which polling
+        pauses until Kafka acknowledged enough of them.
+    """
+
+    interval: float = 900.0
+    min_interval: float = 300.0
+    max_interval: float = 6 * 3600.0
+    max_backoff: float = 6 * 3600.0
+    failing_after: int = 5
+    retry_after_cap: float = 24 * 3600.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 120.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    max_concurrency: int = 16
+    per_host: int = 2
+    max_pending: int = 20_000
+    allow_private_addresses: bool = False
+    user_agent: str = DEFAULT_USER_AGENT
+
+    def __post_init__(self) -> None:
+        positive = (
+            "interval", "min_interval", "max_interval", "max_backoff", "retry_after_cap",
+            "connect_timeout", "read_timeout", "total_timeout",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name}: {value!r} must be a number of seconds > 0")
+        at_least_one = ("failing_after", "max_body_bytes", "max_concurrency", "per_host", "max_pending")
+        for name in at_least_one:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: {value!r} must be an integer >= 1")
+        if not isinstance(self.max_redirects, int) or self.max_redirects < 0:
+            raise ValueError(f"max_redirects: {self.max_redirects!r} must be an integer >= 0")
+        if not self.min_interval <= self.interval <= self.max_interval:
+            raise ValueError(
+                f"interval ({self.interval:g}) must lie within min_interval "
+                f"({self.min_interval:g}) and max_interval ({self.max_interval:g}); "
+                "change the bounds together with the interval"
+            )
+        if not self.user_agent.strip():
+            raise ValueError("user_agent: empty; give a descriptive User-Agent")

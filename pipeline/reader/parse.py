@@ -1,0 +1,370 @@
+"""Turn a fetched feed document into raw story records.
+
+feedparser does the format work (RSS 0.9x/1.0/2.0, Atom, their namespaces), always on bytes
+we fetched ourselves, wrapped in a stream so that it never opens a URL or a path. Around it:
+
+- the character encoding is decided here, not by feedparser: a byte order mark wins; else
+  bytes that are valid UTF-8 are UTF-8 whatever the document declares (the usual "wrong
+  charset": UTF-8 served as ISO-8859-1); else the declared encoding (XML declaration, then
+  HTTP header); else UTF-8 with the invalid bytes read as Windows-1252 (mixed encodings);
+- unsafe entity declarations are removed first (see ``safety.defuse_doctype``);
+- a malformed (``bozo``) document keeps the entries feedparser recovered, and the reason is
+  recorded; when the document was cut short, entries after the last closed one are dropped
+  (they would be published truncated);
+- each entry gets its identity (``schemas.identity.story_id``): a guid that several
+  different entries of the feed share is not an identity, so those entries fall back to
+  their link (or to their content); exact duplicates are published once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import html
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import feedparser
+
+from pipeline.reader.safety import defuse_doctype
+from schemas import SCHEMA_VERSION
+from schemas.identity import publisher_of, story_id
+from schemas.timefmt import to_rfc3339
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400,
+            "yearly": 365 * 86400}
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+# WHATWG: these labels mean windows-1252 on the web.
+_WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii", "ascii",
+                        "cp819", "iso_8859-1", "windows-1252", "cp1252"}
+_BOMS = (
+    (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+_ITEM_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
+_ROOT_CLOSE_AT_END = re.compile(
+    rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.IGNORECASE | re.DOTALL
+)
+_TAG = re.compile(r"<[^>]+>")
+_WS = re.compile(r"\s+")
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start : exc.end].decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("newswire-cp1252-fallback", _cp1252_fallback)
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    story_id: str
+    fingerprint: str
+    guid: str | None
+    record: dict[str, Any]  # a raw story record; the store sets "revision"
+
+
+@dataclass
+class ParsedFeed:
+    title: str | None = None
+    entries: list[ParsedEntry] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # malformations, what was skipped, why
+    error: str | None = None  # set when nothing usable could be read: an error on the feed
+    malformed: bool = False  # not well-formed XML (feedparser's bozo); entries were recovered
+    interval_hint: float | None = None  # seconds, from <ttl> or sy:updatePeriod/Frequency
+    colliding_guids: set[str] = field(default_factory=set)
+    encoding: str | None = None
+
+
+def _codec_name(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().lower()
+    if label in _WINDOWS_1252_LABELS:
+        return "cp1252"
+    if label == "gb2312":
+        label = "gb18030"
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def decode_document(data: bytes, content_type: str | None) -> tuple[str, str, str | None]:
+    """Decode a feed document: (text, encoding used, note on a declaration that was wrong)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace"), encoding, None
+    if data.startswith(b"<\x00?\x00"):
+        return data.decode("utf-16-le", errors="replace"), "utf-16-le", None
+    if data.startswith(b"\x00<\x00?"):
+        return data.decode("utf-16-be", errors="replace"), "utf-16-be", None
+    xml_match = _XML_ENCODING.match(data[:1024])
+    http_match = _CHARSET.search(content_type or "")
+    xml_label = xml_match.group(1).decode("ascii") if xml_match else None
+    http_label = http_match.group(1) if http_match else None
+    declared_label = xml_label or http_label
+    declared = _codec_name(xml_label) or _codec_name(http_label)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        wrong = declared not in (None, "utf-8") and not data.isascii()
+        note = f"declared {declared_label} but the bytes are UTF-8; read as UTF-8" if wrong else None
+        return text, "utf-8", note
+    if declared not in (None, "utf-8"):
+        try:
+            return data.decode(declared), declared, None
+        except UnicodeDecodeError:
+            pass
+    text = data.decode("utf-8", errors="newswire-cp1252-fallback")
+    return text, "utf-8", (
+        f"not valid UTF-8 (declared {declared_label or 'nothing'}): "
+        "the invalid bytes were read as Windows-1252"
+    )
+
+
+def _clean_text(value: str | None, detail: dict | None = None) -> str | None:
+    if not value:
+        return None
+    if detail and detail.get("type") in _HTML_TYPES:
+        value = html.unescape(_TAG.sub("", value))
+    value = _WS.sub(" ", value).strip()
+    return value or None
+
+
+def _timestamp(parsed: Any) -> str | None:
+    if not parsed:
+        return None
+    try:
+        return to_rfc3339(datetime(*parsed[:6], tzinfo=timezone.utc))
+    except (TypeError, ValueError):
+        return None
+
+
+def _content(entry: dict) -> tuple[str | None, str | None]:
+    """(html, text): the richest content; content:encoded / Atom content over summary."""
+    groups = [list(entry.get("content") or [])]
+    if entry.get("summary_detail"):
+        groups.append([entry["summary_detail"]])
+    elif entry.get("summary"):
+        groups.append([{"type": "text/html", "value": entry["summary"]}])
+    for group in groups:
+        items = [item for item in group if (item.get("value") or "").strip()]
+        markup = [item for item in items if item.get("type") in _HTML_TYPES]
+        if markup:
+            return max(markup, key=lambda item: len(item["value"]))["value"], None
+        if items:
+            return None, max(items, key=lambda item: len(item["value"]))["value"]
+    return None, None
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        value = _WS.sub(" ", value or "").strip()
+        if value:
+            seen.setdefault(value, None)
+    return list(seen)
+
+
+def _language(entry: dict, feed: dict, header: str | None) -> str | None:
+    for detail in (*(entry.get("content") or []), entry.get("summary_detail"), entry.get("title_detail")):
+        if detail and detail.get("language"):
+            return detail["language"].strip().replace("_", "-") or None
+    value = feed.get("language") or header
+    if not value:
+        return None
+    return value.split(",")[0].strip().replace("_", "-") or None
+
+
+def fingerprint(title: str | None, html_content: str | None, text: str | None) -> str:
+    """What an edit changes: the title and the content, whitespace-normalised."""
+    body = "\x1f".join(_WS.sub(" ", part or "").strip() for part in (title, html_content, text))
+    return hashlib.blake2b(body.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def interval_hint(feed: dict) -> float | None:
+    """Seconds between updates the feed announces (<ttl> minutes, sy:updatePeriod and
+    sy:updateFrequency); the longer one when both are given."""
+    hints = []
+    ttl = str(feed.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        hints.append(int(ttl) * 60.0)
+    period = _PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
+    if period:
+        frequency = str(feed.get("sy_updatefrequency") or "1").strip()
+        hints.append(period / (int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1))
+    return max(hints) if hints else None
+
+
+def _entry_fields(entry: dict) -> dict[str, Any]:
+    title = _clean_text(entry.get("title"), entry.get("title_detail"))
+    html_content, text = _content(entry)
+    guid = (entry.get("id") or "").strip() or None
+    link = (entry.get("link") or "").strip() or None
+    return {"guid": guid, "link": link, "title": title, "html": html_content, "text": text,
+                "fingerprint": fingerprint(title, html_content, text)}
+
+
+def _assign_ids(items: list[dict], feed_url: str, unreliable: set[str]) -> tuple[list[tuple[str, dict]], set[str], int]:
+    """(story_id, item) for each distinct entry; guids shared by different entries; number of
+    exact duplicates dropped."""
+    by_guid: dict[str, set[tuple]] = defaultdict(set)
+    for item in items:
+        if item["guid"]:
+            by_guid[item["guid"]].add((item["link"], item["fingerprint"]))
+    colliding = {guid for guid, variants in by_guid.items() if len(variants) > 1}
+    untrusted = colliding | unreliable
+
+    def ident(item: dict, *, use_guid: bool, use_link: bool) -> str:
+        return story_id(
+            guid=item["guid"] if use_guid and item["guid"] not in untrusted else None,
+            link=item["link"] if use_link else None, feed_url=feed_url,
+            title=item["title"], content=item["html"] or item["text"],
+        )
+
+    ids = [ident(item, use_guid=True, use_link=True) for item in items]
+    variants: dict[str, set[str]] = defaultdict(set)
+    for sid, item in zip(ids, items):
+        variants[sid].add(item["fingerprint"])
+    ids = [
+        ident(item, use_guid=False, use_link=False) if len(variants[sid]) > 1 else sid
+        for sid, item in zip(ids, items)
+    ]
+    out: list[tuple[str, dict]] = []
+    seen: set[str] = set()
+    for sid, item in zip(ids, items):
+        if sid not in seen:
+            seen.add(sid)
+            out.append((sid, item))
+    return out, colliding, len(items) - len(out)
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    feed_url: str,
+    fetched_at: datetime,
+    headers: dict[str, str] | None = None,
+    base_url: str | None = None,
+    truncated: bool = False,
+    unreliable_guids: set[str] | frozenset[str] = frozenset(),
+) -> ParsedFeed:
+    """Parse one fetched document. ``feed_url`` is the feed's identity (the URL as listed; it
+    scopes story ids and goes into the records); ``base_url`` is where the bytes came from
+    (after redirects), used to resolve relative links; ``headers`` are the response headers
+    with lower-case names."""
+    headers = headers or {}
+    result = ParsedFeed()
+    if truncated:
+        result.problems.append(f"the body was cut off at {len(body)} bytes (size limit)")
+    data, note = defuse_doctype(body)
+    if note:
+        result.problems.append(note)
+    text, result.encoding, note = decode_document(data, headers.get("content-type"))
+    if note:
+        result.problems.append(note)
+    utf8 = text.encode("utf-8")
+    parsed = feedparser.parse(
+        io.BytesIO(utf8),
+        response_headers={
+            "content-type": "application/xml; charset=utf-8",
+            "content-location": base_url or feed_url,
+            **({"content-language": headers["content-language"]} if headers.get("content-language") else {}),
+        },
+    )
+    feed = parsed.get("feed", {})
+    entries = list(parsed.get("entries", []))
+    if parsed.get("bozo"):
+        reason = parsed.get("bozo_exception")
+        if not entries and not feed.get("title"):
+            result.error = f"not a readable feed: {reason}"
+            return result
+        result.malformed = True
+        result.problems.append(f"malformed XML ({reason}); {len(entries)} entries recovered")
+        if not _ROOT_CLOSE_AT_END.search(utf8.rstrip()):
+            complete = len(_ITEM_CLOSE.findall(utf8))
+            if complete < len(entries):
+                dropped = len(entries) - complete
+                entries = entries[:complete]
+                result.problems.append(
+                    f"the document ends early: {dropped} unfinished entr{'y' if dropped == 1 else 'ies'} skipped"
+                )
+    elif not parsed.get("version") and not entries:
+        result.error = "not an RSS or Atom feed (no known feed format found)"
+        return result
+    result.title = _clean_text(feed.get("title"), feed.get("title_detail"))
+    result.interval_hint = interval_hint(feed)
+    items = []
+    for entry in entries:
+        fields = _entry_fields(entry)
+        fields["entry"] = entry
+        items.append(fields)
+    assigned, result.colliding_guids, duplicates = _assign_ids(items, feed_url, set(unreliable_guids))
+    if result.colliding_guids:
+        result.problems.append(
+            f"{len(result.colliding_guids)} guid(s) shared by different entries; those entries "
+            "are identified by link or content instead"
+        )
+    if duplicates:
+        result.problems.append(f"{duplicates} duplicate entr{'y' if duplicates == 1 else 'ies'} skipped")
+    fetched = to_rfc3339(fetched_at)
+    for sid, item in assigned:
+        result.entries.append(
+            ParsedEntry(sid, item["fingerprint"], item["guid"],
+                        _record(sid, item, feed, feed_url, result.title, fetched, headers))
+        )
+    return result
+
+
+def _publisher(link: str | None, site: str | None, feed_url: str) -> str:
+    """Registrable domain of the story link, else of the feed's site, else of the feed URL."""
+    for url in (link, site, feed_url):
+        if url and urlsplit(url).scheme in ("http", "https"):
+            publisher = publisher_of(url)
+            if publisher:
+                return publisher
+    return "localhost"  # a file:// feed without web links
+
+
+def _record(sid: str, item: dict, feed: dict, feed_url: str, feed_title: str | None,
+            fetched_at: str, headers: dict[str, str]) -> dict[str, Any]:
+    entry = item["entry"]
+    authors = [a.get("name") or a.get("email") or "" for a in entry.get("authors") or []]
+    if not authors and entry.get("author"):
+        authors = [entry["author"]]
+    published = _timestamp(entry.get("published_parsed"))
+    # dict.get: feedparser's own .get("updated_parsed") falls back to the published date
+    updated = _timestamp(dict.get(entry, "updated_parsed"))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "story_id": sid,
+        "revision": 1,
+        "source": {
+            "feed_url": feed_url,
+            "feed_title": feed_title,
+            "publisher": _publisher(item["link"], feed.get("link"), feed_url),
+            "entry_id": item["guid"],
+            "link": item["link"],
+        },
+        "title": item["title"],
+        "authors": _unique(authors),
+        "categories": _unique([t.get("term") or t.get("label") or "" for t in entry.get("tags") or []]),
+        "language": _language(entry, feed, headers.get("content-language")),
+        "published_at": published or updated,
+        "updated_at": updated,
+        "fetched_at": fetched_at,
+        "html": item["html"],
+        "text": item["text"],
+    }

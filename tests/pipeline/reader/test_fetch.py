@@ -1,0 +1,159 @@
+"""Fetching over real HTTP from a loopback server: validators, redirects, limits, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email.utils
+import gzip
+import os
+import time
+
+import pytest
+
+from pipeline.reader.fetch import Fetcher, parse_retry_after
+from pipeline.reader.options import DEFAULT_USER_AGENT
+
+FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
+
+
+def fetch(options, url, **kwargs):
+    async def go():
+        async with Fetcher(options) as fetcher:
+            return await fetcher.fetch(url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_document_with_validators_then_304(feed_server, fast_options):
+    feed_server.put("/feed.xml", FEED)
+    first = fetch(fast_options, feed_server.url("/feed.xml"))
+    assert first.ok and first.status == 200 and first.body == FEED and not first.not_modified
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    again = fetch(fast_options, feed_server.url("/feed.xml"), etag=etag, last_modified=modified)
+    assert again.ok and again.not_modified and again.status == 304 and again.body is None
+    sent = feed_server.requests_for("/feed.xml")[-1].headers
+    assert sent["if-none-match"] == etag and sent["if-modified-since"] == modified
+    assert sent["user-agent"] == DEFAULT_USER_AGENT and "newswire/" in sent["user-agent"]
+
+
+def test_last_modified_alone_gives_304(feed_server, fast_options):
+    feed_server.put("/feed.xml", FEED, etag=False)
+    first = fetch(fast_options, feed_server.url("/feed.xml"))
+    again = fetch(fast_options, feed_server.url("/feed.xml"), last_modified=first.headers["last-modified"])
+    assert "etag" not in first.headers and again.not_modified
+
+
+def test_gzip_is_asked_for_and_decoded(feed_server, fast_options):
+    feed_server.put("/feed.xml", FEED, gzip=True)
+    result = fetch(fast_options, feed_server.url("/feed.xml"))
+    assert result.body == FEED and result.headers["content-encoding"] == "gzip"
+    assert "gzip" in feed_server.requests_for("/feed.xml")[0].headers["accept-encoding"]
+
+
+@pytest.mark.parametrize("status, moved", [(301, True), (308, True), (302, False), (307, False)])
+def test_only_permanent_redirects_move_the_feed(feed_server, fast_options, status, moved):
+    feed_server.put("/new.xml", FEED)
+    feed_server.redirect("/old.xml", status, "/new.xml")
+    result = fetch(fast_options, feed_server.url("/old.xml"))
+    assert result.ok and result.body == FEED and result.final_url == feed_server.url("/new.xml")
+    assert result.moved_to == (feed_server.url("/new.xml") if moved else None)
+
+
+def test_a_temporary_hop_stops_the_move_where_it_is(feed_server, fast_options):
+    feed_server.put("/c.xml", FEED)
+    feed_server.redirect("/a.xml", 301, "/b.xml")
+    feed_server.redirect("/b.xml", 302, "/c.xml")
+    feed_server.redirect("/z.xml", 301, "/y.xml")
+    result = fetch(fast_options, feed_server.url("/a.xml"))
+    assert result.moved_to == feed_server.url("/b.xml") and result.final_url == feed_server.url("/c.xml")
+
+
+def test_redirect_loops_and_other_schemes_are_errors(feed_server, fast_options):
+    feed_server.redirect("/loop.xml", 302, "/loop.xml")
+    feed_server.redirect("/local.xml", 301, "file:///etc/passwd")
+    feed_server.redirect("/idna.xml", 301, "http://xn--/feed")  # httpx raises a bare ValueError
+    assert "more than 5 redirects" in fetch(fast_options, feed_server.url("/loop.xml")).error
+    assert "only http/https are followed" in fetch(fast_options, feed_server.url("/local.xml")).error
+    assert "invalid URL on the way to the feed" in fetch(fast_options, feed_server.url("/idna.xml")).error
+
+
+def test_rate_limits_carry_retry_after(feed_server, fast_options):
+    later = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    feed_server.status("/busy.xml", 429, {"Retry-After": "120"})
+    feed_server.status("/down.xml", 503, {"Retry-After": later})
+    busy = fetch(fast_options, feed_server.url("/busy.xml"))
+    down = fetch(fast_options, feed_server.url("/down.xml"))
+    assert busy.error == "HTTP 429 Too Many Requests, Retry-After 120 s" and busy.retry_after == 120
+    assert down.status == 503 and 3500 < down.retry_after <= 3600
+
+
+def test_parse_retry_after_forms():
+    assert parse_retry_after("30") == 30 and parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # in the past
+
+
+def test_server_errors(feed_server, fast_options):
+    feed_server.status("/broken.xml", 500)
+    result = fetch(fast_options, feed_server.url("/broken.xml"))
+    assert result.error == "HTTP 500 Internal Server Error" and result.status == 500
+    assert fetch(fast_options, feed_server.url("/missing.xml")).error == "HTTP 404 Not Found"
+
+
+def test_a_server_that_hangs_times_out(feed_server, fast_options):
+    feed_server.hang("/slow.xml")
+    started = time.monotonic()
+    result = fetch(fast_options, feed_server.url("/slow.xml"))
+    assert result.error == "read timeout: no data for 0.5 s"
+    assert time.monotonic() - started < fast_options.total_timeout
+
+
+def test_a_slow_response_hits_the_total_timeout(feed_server, fast_options):
+    options = dataclasses.replace(fast_options, total_timeout=0.5, read_timeout=10)
+    feed_server.hang("/slow.xml")
+    assert fetch(options, feed_server.url("/slow.xml")).error == "no complete response within 0.5 s"
+
+
+def test_an_oversized_body_is_cut_off(feed_server, fast_options):
+    feed_server.oversized("/huge.xml", 10 * fast_options.max_body_bytes)
+    result = fetch(fast_options, feed_server.url("/huge.xml"))
+    assert result.ok and result.truncated and len(result.body) == fast_options.max_body_bytes
+
+
+def test_a_gzip_bomb_is_cut_off_after_decoding(feed_server, fast_options):
+    bomb = FEED[:-len(b"</channel></rss>")] + b"<!--" + b" " * (20 * fast_options.max_body_bytes)
+    feed_server.put("/bomb.xml", bomb, gzip=True)
+    result = fetch(fast_options, feed_server.url("/bomb.xml"))
+    assert len(gzip.compress(bomb)) < fast_options.max_body_bytes  # small on the wire
+    assert result.truncated and len(result.body) == fast_options.max_body_bytes
+
+
+def test_private_addresses_are_refused_unless_allowed(feed_server, fast_options):
+    feed_server.put("/feed.xml", FEED)
+    guarded = dataclasses.replace(fast_options, allow_private_addresses=False)
+    for url in (feed_server.url("/feed.xml"), f"http://localhost:{feed_server.port}/feed.xml"):
+        result = fetch(guarded, url)
+        assert result.error.startswith("refused: ") and "127.0.0.1" in result.error
+        assert "--allow-private-addresses" in result.error
+    assert feed_server.hits("/feed.xml") == 0
+    assert fetch(fast_options, feed_server.url("/feed.xml")).ok
+
+
+def test_the_cloud_metadata_address_is_refused(fast_options):
+    """The guard sits on the connection (every hop of a redirect chain goes through it)."""
+    guarded = dataclasses.replace(fast_options, allow_private_addresses=False)
+    result = fetch(guarded, "http://169.254.169.254/latest/meta-data/")
+    assert result.error.startswith("refused: 169.254.169.254")
+
+
+def test_local_files(tmp_path, fast_options):
+    path = tmp_path / "feed.xml"
+    path.write_bytes(FEED)
+    url = path.as_uri()
+    first = fetch(fast_options, url)
+    assert first.ok and first.body == FEED and first.status is None
+    assert fetch(fast_options, url, last_modified=first.headers["last-modified"]).not_modified
+    os.utime(path, (time.time() + 10, time.time() + 10))
+    assert fetch(fast_options, url, last_modified=first.headers["last-modified"]).body == FEED
+    assert "cannot read" in fetch(fast_options, (tmp_path / "gone.xml").as_uri()).error
