@@ -1,0 +1,50 @@
+"""Kafka IO for Apache Beam in pure Python (kafka-python): no Java, no expansion service.
+
+    from pipeline.kafkaio import KafkaReadConfig, ReadFromKafka, KafkaWriteConfig, WriteToKafka
+
+    records = p | ReadFromKafka(KafkaReadConfig("127.0.0.1:9092", "news.raw",
+                                                consumer_group="enrich"))
+    written = pairs | WriteToKafka(KafkaWriteConfig("127.0.0.1:9092", "news.enriched"))
+    written.failed  # KafkaSendFailure per record Kafka refused for good (dead-letter it)
+
+``source`` explains the read (a Splittable DoFn per partition, offsets committed after the
+outputs are durable, watermarks on idle partitions, bounded mode); ``sink`` the write.
+``java_read`` / ``java_write`` build Beam's Java Kafka IO from the same configs (untested
+here: it needs Java and Maven Central).
+"""
+
+from pipeline.kafkaio.coders import KafkaRecordCoder
+from pipeline.kafkaio.config import (
+    KafkaDelivery,
+    KafkaReadConfig,
+    KafkaRecord,
+    KafkaSendFailure,
+    KafkaWriteConfig,
+)
+from pipeline.kafkaio.java import java_read, java_write
+from pipeline.kafkaio.offsets import TopicNotFoundError
+from pipeline.kafkaio.sink import DELIVERED, FAILED, KafkaWriteError, WriteToKafka
+from pipeline.kafkaio.source import (
+    METRICS_NAMESPACE,
+    PartitionResetError,
+    ReadFromKafka,
+)
+
+__all__ = [
+    "DELIVERED",
+    "FAILED",
+    "METRICS_NAMESPACE",
+    "KafkaDelivery",
+    "KafkaReadConfig",
+    "KafkaRecord",
+    "KafkaRecordCoder",
+    "KafkaSendFailure",
+    "KafkaWriteConfig",
+    "KafkaWriteError",
+    "PartitionResetError",
+    "ReadFromKafka",
+    "TopicNotFoundError",
+    "WriteToKafka",
+    "java_read",
+    "java_write",
+]
