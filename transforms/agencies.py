@@ -1,0 +1,353 @@
+"""News-agency registry: canonical names, spellings, country and kind, kept as data.
+
+The default registry is ``transforms/data/agencies.json``; a user file of the same shape
+extends it (new names) or overrides it (an entry whose ``name`` is already known replaces
+that entry). ``Registry.find_all`` finds every alias in one Aho-Corasick pass over the text
+(ahocorasick_rs: a 3 KB story costs about as much as one ``str.split``), then checks word
+boundaries and guards only at the few places where an alias occurs.
+
+Matching rules:
+- An alias matches as written, in ALL CAPS, and (multi-word aliases) in Title Case or with
+  only its first word as written ("Fars news agency"); all-caps acronyms match only in caps.
+- Aliases match on word boundaries (aliases written in CJK scripts need none).
+- A *guarded* alias (an acronym or word with another common meaning: ``AP``, ``PTI``,
+  ``SPA``, ``EPA``, ``Bloomberg``...) counts only in an agency-like context: a cue phrase
+  before it ("according to", "news agency", "Photo:") or after it ("reported", "news
+  agency"), a slash ("Jane Doe/AP", "tca/dpa"), parentheses that are not an acronym's
+  expansion ("(PTI)" yes, "Pakistan Tehreek-e-Insaf (PTI)" no), or a sign-off position
+  (alone at the end of the text or of a line).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ahocorasick_rs
+import orjson
+
+DEFAULT_PATH = Path(__file__).parent / "data" / "agencies.json"
+KINDS = ("wire", "state_media", "photo", "broadcaster")
+_TOP_KEYS = {"format", "about", "guard_cues", "agencies"}
+_ENTRY_KEYS = {"name", "full_name", "aliases", "guarded", "country", "kind"}
+_COUNTRY = re.compile(r"[A-Z]{2}")
+# Scripts written without spaces between words: aliases in them need no word boundary.
+_NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_EXPANSION_STOPWORDS = frozenset({"of", "and", "the", "for", "de", "e", "&", "du", "la", "des"})
+
+
+class RegistryError(ValueError):
+    """An agency registry file is malformed: the message names the file, entry and problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    name: str  # canonical: "Reuters", "AP", "AFP", "TASS", "KCNA", "Xinhua", "dpa", ...
+    full_name: str
+    aliases: tuple[str, ...]  # other spellings: "Reuter", "Associated Press", "新华社", ...
+    country: str | None  # ISO 3166-1 alpha-2
+    kind: str  # one of KINDS
+    guarded: tuple[str, ...] = ()  # aliases (or the name) that need an agency-like context
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    agency: Agency
+    guarded: bool
+    left_boundary: bool
+    right_boundary: bool
+    acronym: str | None  # the letters of an all-caps form, for the expansion check
+
+
+class Registry:
+    """A set of agencies with case-insensitive lookup and a fast in-text finder."""
+
+    def __init__(self, agencies: tuple[Agency, ...], before_cues: tuple[str, ...],
+                 after_cues: tuple[str, ...]) -> None:
+        self.agencies = agencies
+        self._by_alias: dict[str, Agency] = {}
+        self._forms: dict[str, _Form] = {}
+        for agency in agencies:
+            guarded = set(agency.guarded)
+            for alias in (agency.name, *agency.aliases):
+                self._by_alias[_fold(alias)] = agency
+                for form in _written_forms(alias):
+                    if form in self._forms and self._forms[form].agency is agency:
+                        continue  # an explicit spelling wins over a generated variant
+                    self._forms[form] = _Form(
+                        agency=agency,
+                        guarded=alias in guarded or form in guarded,
+                        left_boundary=_needs_boundary(form[0]),
+                        right_boundary=_needs_boundary(form[-1]),
+                        acronym=form if _is_acronym(form) else None,
+                    )
+        self._form_list = tuple(self._forms.values())
+        self._finder = ahocorasick_rs.AhoCorasick(
+            list(self._forms), matchkind=ahocorasick_rs.MatchKind.Standard,
+            implementation=ahocorasick_rs.Implementation.DFA)
+        self._before = re.compile(
+            r"(?<!\w)(?:" + "|".join(_cue(c) for c in before_cues)
+            + r")[\s,:\"“”'‘’(]{0,3}$", re.IGNORECASE)
+        self._after = re.compile(  # "Bloomberg's Mark Gurman reports" allows a reporter's name
+            r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){1,3})?[\s,:]{0,3}(?i:"
+            + "|".join(_cue(c) for c in after_cues) + r")(?!\w)")
+
+    def __len__(self) -> int:
+        return len(self.agencies)
+
+    def lookup(self, name: str) -> Agency | None:
+        """The agency one of whose aliases is ``name`` (case-insensitive, spaces normalised)."""
+        key = _fold(name)
+        found = self._by_alias.get(key)
+        if found is None and key.startswith("the "):
+            found = self._by_alias.get(key[4:])
+        return found
+
+    def spelled(self, text: str) -> Agency | None:
+        """The agency written exactly as ``text`` in one of the spellings ``find_all`` matches
+        ("REUTERS", "dpa", "Fars news agency"; not "app" for APP), ignoring guards."""
+        form = self._forms.get(text.strip())
+        return form.agency if form else None
+
+    def find_all(self, text: str) -> list[tuple[int, int, Agency]]:
+        """Alias occurrences ``(start, end, agency)`` in text order; where spellings overlap
+        ("Reuters" / "Reuter", "EPA-EFE" / "EFE") the leftmost, then longest one wins.
+
+        An acronym that the text defines as something else ("Australian Federal Police
+        (AFP)") is treated as guarded everywhere in that text; a guarded acronym whose agency
+        the text names in full ("the Saudi Press Agency ... SPA said") needs no cue there."""
+        candidates = []
+        redefined: set[str] = set()
+        named: set[str] = set()
+        for index, start, end in self._finder.find_matches_as_indexes(text, overlapping=True):
+            form = self._form_list[index]
+            if form.left_boundary and start and _is_word_char(text[start - 1]):
+                continue
+            if form.right_boundary and end < len(text) and _is_word_char(text[end]):
+                continue
+            if (form.acronym and start and text[start - 1] == "(" and text.startswith(")", end)
+                    and self._is_expansion(text, start - 1, form)):
+                redefined.add(form.acronym)
+                continue
+            if not form.guarded and not form.acronym:
+                named.add(form.agency.name)
+            candidates.append((start, -end, form))
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        found: list[tuple[int, int, Agency]] = []
+        covered = 0
+        for start, neg_end, form in candidates:
+            end = -neg_end
+            if start < covered:
+                continue
+            if form.acronym in redefined:
+                needs_cue = True
+            else:
+                needs_cue = form.guarded and not (form.acronym and form.agency.name in named)
+            if needs_cue and not self._agency_context(text, start, end, form):
+                continue
+            found.append((start, end, form.agency))
+            covered = end
+        return found
+
+    def _agency_context(self, text: str, start: int, end: int, form: _Form) -> bool:
+        left = start
+        while left > 0 and text[left - 1] in " \t":
+            left -= 1
+        right = end
+        while right < len(text) and text[right] in " \t":
+            right += 1
+        before = text[left - 1] if left else "\n"
+        after = text[right] if right < len(text) else "\n"
+        if before == "/" or after == "/":
+            return True
+        if before == "(" and after == ")":
+            return not self._is_expansion(text, left - 1, form)
+        signoff = before in "\r\n.!?\"”’)—–-_" or text.endswith("--", 0, left)
+        if after in "\r\n" and signoff:
+            return True  # sign-off: "... ministry. PAP", "— AP" at the end of a line
+        if self._after.match(text, end, end + 40):
+            return True
+        return self._before.search(text, max(0, start - 40), start) is not None
+
+    def _is_expansion(self, text: str, paren: int, form: _Form) -> bool:
+        """True when "(XYZ)" spells the initials of the words before it (and is not the
+        agency's own full name): "Aam Aadmi Party (AAP)", "Environmental Protection Agency
+        (EPA)"."""
+        if form.acronym is None:
+            return False
+        window = text[max(0, paren - 120):paren].rstrip()
+        folded = _fold(window)
+        agency = form.agency
+        if any(folded.endswith(_fold(a)) for a in (agency.full_name, *agency.aliases) if " " in a):
+            return False
+        initials: list[str] = []
+        for word in reversed(re.findall(r"[^\W_]+(?:['’][^\W_]+)?", window)):
+            if len(initials) == len(form.acronym):
+                break
+            if word[0].isupper():
+                initials.append(word[0])
+            elif word.lower() not in _EXPANSION_STOPWORDS:
+                break
+        return "".join(reversed(initials)) == form.acronym
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _needs_boundary(ch: str) -> bool:
+    """Aliases must start/end on a word boundary, except at a character of a script
+    written without spaces (CJK) or at punctuation ("Bloomberg L.P.")."""
+    return _is_word_char(ch) and not _NO_SPACE_SCRIPT.match(ch)
+
+
+def _fold(s: str) -> str:
+    return " ".join(s.split()).casefold()
+
+
+def _is_acronym(s: str) -> bool:
+    letters = [c for c in s if c.isalpha()]
+    return (bool(letters) and all(c.isupper() for c in letters) and len(letters) <= 6
+            and " " not in s)
+
+
+def _written_forms(alias: str) -> tuple[str, ...]:
+    """The spellings matched in text for one alias (see the module docstring)."""
+    forms = [alias]
+    if not _is_acronym(alias):
+        forms.append(alias.upper())
+        words = alias.split(" ")
+        if len(words) > 1:
+            forms.append(" ".join(w[:1].upper() + w[1:] for w in words))
+            forms.append(" ".join([words[0], *(w.lower() for w in words[1:])]))
+    return tuple(dict.fromkeys(forms))
+
+
+def _cue(cue: str) -> str:
+    return r"\s+".join(re.escape(part) for part in cue.split())
+
+
+def _parse(data: Any, source: str) -> tuple[list[Agency], list[str], list[str]]:
+    """Validate a registry document; every problem names the file and the entry."""
+    if not isinstance(data, dict):
+        raise RegistryError(f"{source}: expected a JSON object with an 'agencies' list")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise RegistryError(f"{source}: unknown top-level keys {sorted(unknown)}; "
+                            f"accepted: {sorted(_TOP_KEYS)}")
+    if data.get("format", 1) != 1:
+        raise RegistryError(f"{source}: format {data['format']!r} is not supported (expected 1)")
+    cues = data.get("guard_cues", {})
+    if not isinstance(cues, dict) or set(cues) - {"before", "after"}:
+        raise RegistryError(f"{source}: 'guard_cues' must be an object with 'before' and/or "
+                            "'after' lists of phrases")
+    for side in ("before", "after"):
+        if not _is_str_list(cues.get(side, [])):
+            raise RegistryError(f"{source}: guard_cues.{side} must be a list of non-empty strings")
+    entries = data.get("agencies")
+    if not isinstance(entries, list):
+        raise RegistryError(f"{source}: 'agencies' must be a list of agency objects")
+    agencies: list[Agency] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        where = f"{source}: agencies[{i}]"
+        if not isinstance(entry, dict):
+            raise RegistryError(f"{where}: expected an object, got {type(entry).__name__}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise RegistryError(f"{where}: 'name' must be a non-empty string")
+        where = f"{where} ({name!r})"
+        problems = []
+        if set(entry) - _ENTRY_KEYS:
+            problems.append(f"unknown keys {sorted(set(entry) - _ENTRY_KEYS)}; "
+                            f"accepted: {sorted(_ENTRY_KEYS)}")
+        if not isinstance(entry.get("full_name"), str) or not entry["full_name"].strip():
+            problems.append("'full_name' must be a non-empty string")
+        aliases = entry.get("aliases", [])
+        if not _is_str_list(aliases):
+            problems.append("'aliases' must be a list of non-empty strings")
+            aliases = []
+        guarded = entry.get("guarded", [])
+        if not _is_str_list(guarded):
+            problems.append("'guarded' must be a list of non-empty strings")
+        elif set(guarded) - {name, *aliases}:
+            problems.append(f"'guarded' lists {sorted(set(guarded) - {name, *aliases})} which "
+                            "are neither the name nor an alias")
+        country = entry.get("country")
+        if country is not None and not (isinstance(country, str) and _COUNTRY.fullmatch(country)):
+            problems.append(f"country {country!r} is not an ISO 3166-1 alpha-2 code "
+                            "(two capital letters) or null")
+        if entry.get("kind") not in KINDS:
+            problems.append(f"kind {entry.get('kind')!r} is not one of {list(KINDS)}")
+        if name in seen:
+            problems.append(f"name repeats agencies[{seen[name]}]")
+        if problems:
+            raise RegistryError(f"{where}: " + "; ".join(problems))
+        seen[name] = i
+        agencies.append(Agency(name=name, full_name=entry["full_name"],
+                               aliases=tuple(dict.fromkeys(aliases)), country=country,
+                               kind=entry["kind"], guarded=tuple(guarded)))
+    return agencies, list(cues.get("before", [])), list(cues.get("after", []))
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+def _read(path: Path) -> tuple[list[Agency], list[str], list[str]]:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read agency registry: {exc.strerror}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise RegistryError(f"{path}: not valid JSON: {exc}") from exc
+    return _parse(data, str(path))
+
+
+def _merge(base: list[Agency], extra: list[Agency], source: str) -> tuple[Agency, ...]:
+    """Extra entries replace same-named base entries or are appended; every alias must then
+    belong to one agency only."""
+    by_name = {a.name: a for a in base}
+    for agency in extra:
+        by_name[agency.name] = agency
+    owner: dict[str, str] = {}
+    for agency in by_name.values():
+        for alias in dict.fromkeys(_fold(a) for a in (agency.name, *agency.aliases)):
+            other = owner.setdefault(alias, agency.name)
+            if other != agency.name:
+                culprit = agency.name if any(a.name == agency.name for a in extra) else other
+                raise RegistryError(
+                    f"{source}: agency {culprit!r}: alias {alias!r} also belongs to "
+                    f"{(other if culprit == agency.name else agency.name)!r}; remove it from one "
+                    "of them (an entry with the same name overrides a default one)")
+    return tuple(by_name.values())
+
+
+@functools.cache
+def default_registry() -> Registry:
+    """The shipped registry, loaded once per process."""
+    agencies, before, after = _read(DEFAULT_PATH)
+    return Registry(_merge([], agencies, str(DEFAULT_PATH)), tuple(before), tuple(after))
+
+
+def load_registry(extra_path: str | os.PathLike[str] | None = None) -> Registry:
+    """The default registry, extended/overridden by the JSON file at ``extra_path``.
+
+    Cached per path, so calling it per story costs a dictionary lookup.
+    Raises RegistryError naming the file, the entry and the problem.
+    """
+    if extra_path is None:
+        return default_registry()
+    return _load_extended(str(Path(extra_path).resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_extended(path: str) -> Registry:
+    base, before, after = _read(DEFAULT_PATH)
+    extra, extra_before, extra_after = _read(Path(path))
+    return Registry(_merge(base, extra, path), tuple(dict.fromkeys(before + extra_before)),
+                    tuple(dict.fromkeys(after + extra_after)))

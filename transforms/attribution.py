@@ -1,0 +1,608 @@
+"""Attribution: which agencies a story is credited to, which it cites, whose photos it carries.
+
+Each Finding names the rule that produced it:
+- credit
+  - ``dateline``: the agency in the dateline's parenthesis (``LONDON (Reuters) -``).
+  - ``byline``: ``By Jane Doe, Reuters``, ``Jane Doe | AP``, ``By Yonhap``, ``KYODO``.
+  - ``signoff``: a closing ``REUTERS``, ``-- BERNAMA``, ``(ANI)``, ``/TASS/``, ``==Kyodo``,
+    ``PTI ABC DEF`` (desk initials), ``REUTERS, BLOOMBERG``, ``With inputs from AP, AFP``,
+    ``(With reports from PNA)``, ``Source: Reuters``.
+  - ``contributors``: ``Reporting by Reuters`` in the ``Reporting by ...; Editing by ...``
+    block; ``contributed``: ``Associated Press writer X contributed to this report``;
+    ``report_by``: ``This report by The Canadian Press ...``.
+  - ``copyright``: ``© Agence France-Presse``, ``Distributed by Tribune Content Agency``.
+- cited: ``cited_verb`` (``Yonhap reported``, ``Xinhua said``, ``a Reuters poll``) and
+  ``cited_source`` (``according to state media KCNA``, ``told Reuters``, ``quoted by
+  Interfax``, ``..., reported the TASS news agency``). A mention without such a cue
+  ("Reuters journalists won a Pulitzer") is no citation.
+- photo: ``photo_credit``: a removed credit line (``PHOTO: AFP``, ``Photo by Jane Doe/AP``,
+  ``EPA-EFE/JANE DOE``) or a caption's closing credit (``(Xinhua/Li Yahui)``, ``| Bloomberg``,
+  ``Image Credit: Reuters``), the photographer split out where written so.
+
+Offsets: ``field`` "text" indexes ``text``, "dateline" ``Dateline.raw``, "byline"
+``Dateline.byline`` and "removed" ``removed[index].text``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import ahocorasick_rs
+
+from transforms.agencies import Agency, Registry, default_registry
+
+if TYPE_CHECKING:
+    from transforms.clean import Removed
+    from transforms.dateline import Dateline
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    agency: str  # canonical name
+    role: str  # "credit" | "cited" | "photo"
+    rule: str  # which rule found it (see the module docstring)
+    field: str  # "text" | "dateline" | "byline" | "removed"
+    index: int | None  # removed[] index when field == "removed"
+    start: int
+    end: int
+    photographer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    name: str
+    role: str  # "byline", "reporting", "additional reporting", "writing", "editing",
+    #            "translation", "assistance", "graphics", "contributing"
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    credit: tuple[str, ...]  # canonical names, first-seen order, no repeats
+    cited: tuple[str, ...]
+    photo: tuple[str, ...]
+    contributors: tuple[Contributor, ...]
+    findings: tuple[Finding, ...]
+
+
+Hit = tuple[int, int, Agency]
+
+# --- closing lines ----------------------------------------------------------------------------
+_DECORATION = " \t-–—=_/().:|*•~,[]"
+# DW-style closing: editor initials, then the agencies: "dj/rc (dpa, AFP)".
+_SLUG_THEN_LIST = re.compile(r"^\s*[a-z]{1,4}(?:/[a-z]{1,4})*\s*\((?P<list>[^()]{2,80})\)\s*$")
+_OPENING = re.compile(r"^\s*\((?P<list>[^()]{2,40})\)\s*(?:[-–—_:]+|\.-)\s")
+# A publisher's closing "with" credit: "(FRANCE 24 with AFP)", "Euronews with AP, AFP".
+_OUTLET_WITH = re.compile(r"^[\s(]*[\w .'’&-]{1,40}?\s+with\s+(?P<list>[^()]{2,60}?)[\s).]*$")
+_SENTENCE_ENDS = frozenset(".!?:;\"”’)]")
+# Closing lines that are neither content nor credit: desk slugs, end markers, contacts, links.
+_JUNK_LINE = re.compile(
+    r"""^\s*(?:
+        [a-z]{1,8}(?:[-/][a-zA-Z]{1,8})*                # bur-jh/js, abc/xyz, gb
+      | [A-Za-z]{1,8}-[A-Z]{2,8}(?:/[A-Za-z]{1,8})+     # dpa-AFX/mne/DP/zb
+      | \(?END\)?|Enditem(?:/\w+)?|ENDS?|[_\-=*#]{3,}
+      | \S+@\S+\.\w+.*|\(\(.*\)\)|https?://\S+
+      | (?i:to\ contact|follow|read\ more|also\ read|related|sign\ up|click\ here|
+         download|join\ the\ discussion|most\ popular|share)\b.*
+    )\s*$""", re.VERBOSE)
+_DESK_INITIALS = re.compile(r"(?:\s+[A-Z]{2,4}){1,5}\s*$")
+# What ends the sentence before a paragraph's closing sign-off ("... Ministry. REUTERS").
+_SENTENCE_BREAKS = (". ", "! ", "? ", "\" ", "” ", "’ ", ") ", "] ")
+_CREDIT_LEAD = re.compile(
+    r"^[\s\-–—=_(\[]*(?:with\s+(?:additional\s+)?(?:inputs?|reports?|reporting)\s+(?:from|by)"
+    r"|sources?\s*:|additional\s+sources?\s*[•:]?|by)\s*", re.IGNORECASE)
+_HYPHEN = re.compile("-")
+_LIST_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b)\s*")
+_COPYRIGHT = re.compile(r"^\s*[\[(]?\s*(?:©|\(c\)|copyright\b|all\s+rights\s+reserved)",
+                        re.IGNORECASE)
+_ROLE_LINE = re.compile(
+    r"^[\s(\[–—-]*(?:(?:additional\s+)?reporting|writing|editing|compiled|graphics|"
+    r"with\s+assistance)\s+(?:by|from)\b", re.IGNORECASE)
+_ROLE = re.compile(
+    r"(?P<role>(?:additional\s+)?reporting|writing|editing|compiled|graphics|with\s+assistance)"
+    r"\s+(?:by|from)\s+(?P<names>[^;()\n]+)", re.IGNORECASE)
+_LABEL_LINE = re.compile(r"^\s*(?P<role>Translator|Editor|Edited by|Written by)\s*:?\s+"
+                         r"(?P<names>[^;()\n]{2,80}?)\s*$")
+_BY_LINE = re.compile(r"^\s*\(?\s*By\s+(?P<names>[^()\n]{2,100}?)\s*\)?\s*$", re.IGNORECASE)
+_CONTRIBUTED = re.compile(
+    r"(?P<names>(?:[^.!?\n]|(?<=\b[A-Z])\.){3,200}?)\s+contributed(?:\s+(?:to\s+this\s+(?:report|story)|"
+    r"(?:additional\s+)?reporting))?\.?\s*$")
+_AGENCY_WRITER = re.compile(r"^\s+(?:[A-Z][\w-]*\s+){0,2}(?:writers?|reporters?|"
+                            r"correspondents?|journalists?|staff)\b\s*", re.IGNORECASE)
+_REPORT_BY = re.compile(r"\b(?:This|The)\s+(?:report|story|article)\s+(?:by|from)\s+$",
+                        re.IGNORECASE)
+_DISTRIBUTED = re.compile(r"\b(?:Distributed|Syndicated|Provided)\s+by\s+$", re.IGNORECASE)
+_ROLE_NAMES = {
+    "reporting": "reporting", "additional reporting": "additional reporting",
+    "writing": "writing", "editing": "editing", "compiled": "writing", "graphics": "graphics",
+    "with assistance": "assistance", "translator": "translation", "editor": "editing",
+    "edited by": "editing", "written by": "writing",
+}
+_NAME_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bwith\b|&|\||●|/)\s*")
+_TEAM = re.compile(r"(?:\s+[A-Z][\w-]*){0,2}\s+(?:bureau|staff|desk|newsroom|team|editor|"
+                   r"correspondent|reporter|writer|journalist)$", re.IGNORECASE)
+_IN_PLACE = re.compile(r"\s+in\s+[A-Z][\w .'-]*$")
+_PERSON = re.compile(r"^[A-ZÀ-Þ][\w.'’-]*(?:\s+[A-ZÀ-Þa-z][\w.'’-]*){1,4}$")
+_NOT_PERSON = re.compile(
+    r"\b(?:photo|photos|foto|file|handout|pool|images?|agency|ministry|office|press|service|"
+    r"courtesy|via|staff|desk|writer|correspondent|news|updated?|archives?)\b", re.IGNORECASE)
+
+# --- citations --------------------------------------------------------------------------------
+# "according to [North Korea's state media] KCNA": cue phrases (as word tuples) and the
+# descriptors that may stand between a cue and the agency.
+_CUES = frozenset({
+    ("told",), ("telling",), ("citing",), ("according", "to"), ("quoted", "by"), ("cited", "by"),
+    ("carried", "by"), ("reported", "by"), ("published", "by"), ("released", "by"),
+    ("polled", "by"), ("surveyed", "by"), ("interviewed", "by"), ("poll", "by"),
+    ("survey", "by"), ("report", "by"), ("statement", "by"), ("data", "from"),
+    ("report", "from"), ("speaking", "to"), ("spoke", "to"), ("said", "to"),
+    ("tally", "by"), ("count", "by"), ("analysis", "by"), ("calculations", "by"),
+    ("estimate", "by"), ("investigation", "by"), ("in", "an", "interview", "with")})
+_INVERTED_VERBS = frozenset({"reported", "reports", "said", "says", "wrote", "added"})
+_DESCRIPTORS = frozenset({
+    "the", "a", "an", "its", "their", "official", "state", "state-run", "state-owned",
+    "state-controlled", "government-run", "semi-official", "semiofficial", "national", "public",
+    "government", "news", "media", "agency", "wire", "service", "broadcaster", "television",
+    "tv", "newspaper", "daily", "outlet"})
+_NATIONALITY = re.compile(r"[A-Z][a-z]+(?:an|ese|ish|i|ch)$")
+_CITED_AFTER = re.compile(
+    r"(?:\s*\([^()]{2,12}\))?"  # "Qatar News Agency (QNA) reported"
+    r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){0,3})?"  # "Xinhua's report", "Bloomberg's Mark Gurman"
+    r"(?:\s+(?:state\s+)?(?:news\s+)?(?:agency|service|wire|television|TV|broadcaster|"
+    r"newspaper|daily|news|media))?"
+    r"(?:\s+(?:poll|survey|tally|calculations?|analysis|count|estimates?|review|"
+    r"investigation|report)s?\b"
+    r"|,?(?:\s+(?:also|earlier|later|previously|separately|on\s+\w+|late\s+\w+|last\s+\w+|"
+    r"this\s+\w+|today|yesterday|in\s+a\s+(?:report|statement|dispatch|commentary)))*,?\s+"
+    r"(?:reported|reports|said|says|quoted|cited|wrote|added|announced|stated|published|"
+    r"carried|showed|claimed|confirmed|noted|quoting|citing|warned|urged|broadcast|aired|"
+    r"writes)\b)")
+
+# --- photo credits ----------------------------------------------------------------------------
+_PHOTO_LEAD = re.compile(
+    r"^\s*[(\[]?\s*(?:(?:file\s*:\s*)?(?:photo|photos|photograph|photographer|picture|pictures|"
+    r"image|images|foto)(?:\s+credits?)?\s*(?:by|:|/)|credits?\s*:|©|\(c\)|copyright\b)\s*",
+    re.IGNORECASE)
+# Where a credit left in the text could be: a slash or a label, in any of its usual cases.
+_CREDIT_HINTS = ahocorasick_rs.AhoCorasick(
+    ["/", *(v for w in ("photo", "image", "credit", "foto") for v in (w, w.title(), w.upper()))])
+_PHOTO_SPLIT = re.compile(r"\s*(?:/|\||;|,|\s+via\s+|\s+-\s+|\s+–\s+|\s+—\s+)\s*")
+_PHOTO_WORDS = re.compile(r"\s+(?:photo|photos|foto|images?|pictures?)$", re.IGNORECASE)
+
+_PHOTO_KINDS = ("photo_credit", "caption")
+
+
+def find_attribution(text: str, removed: Sequence[Removed] = (), dateline: Dateline | None = None,
+                     registry: Registry | None = None) -> Attribution:
+    """Credit, cited and photo agencies of one story, with contributors and findings.
+
+    ``text`` is the cleaned text (dateline cut), ``removed`` what cleaning removed, and
+    ``dateline`` the dateline found (its ``agencies`` count as credit).
+    """
+    registry = registry or default_registry()
+    out = _Collector(registry)
+    if dateline is not None:
+        out.dateline(dateline)
+    for index, item in enumerate(removed):
+        if item.kind == "byline":
+            out.byline(item.text, "removed", index, 0)
+    lines = _lines(text)
+    head = dateline.paragraph if dateline is not None else 0
+    used = out.closing(lines, head)
+    out.cited(text, used, "text", None)
+    out.text_photos(text, lines, head, used)
+    for index, item in enumerate(removed):
+        if item.kind in _PHOTO_KINDS:
+            out.photo(item.text, item.kind == "photo_credit", "removed", index)
+            if item.kind == "caption":
+                out.cited(item.text, [], "removed", index)
+        elif item.kind == "copyright":
+            out.add_hits(registry.find_all(item.text), "credit", "copyright", "removed", index)
+    findings = out.findings
+    return Attribution(
+        credit=_names(findings, "credit"), cited=_names(findings, "cited"),
+        photo=_names(findings, "photo"), contributors=tuple(dict.fromkeys(out.contributors)),
+        findings=tuple(findings))
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """The non-blank lines of ``text`` with their offsets."""
+    lines = []
+    pos = 0
+    for line in text.split("\n"):
+        if line and not line.isspace():
+            lines.append((pos, line))
+        pos += len(line) + 1
+    return lines
+
+
+def _ends_sentence(line: str) -> bool:
+    stripped = line.rstrip()
+    return bool(stripped) and stripped[-1] in _SENTENCE_ENDS
+
+
+def _closing_segment(line: str) -> int:
+    """Where the last sentence of ``line`` ends (0 if it has one sentence): a sign-off
+    may follow ("... Foreign Ministry. REUTERS")."""
+    end = len(line.rstrip(" ."))
+    start = max(_after_last(line, b, end) for b in _SENTENCE_BREAKS)
+    return start if end - start < 90 else 0
+
+
+def _after_last(line: str, mark: str, end: int) -> int:
+    """The offset just after the last ``mark`` before ``end``, or 0."""
+    at = line.rfind(mark, 0, end)
+    return at + len(mark) if at >= 0 else 0
+
+
+def _cue_before(text: str, start: int) -> bool:
+    """Whether the words before ``start`` cite a source: a cue ("according to", "told",
+    "quoted by", ", reported") then up to five descriptors ("the", "state media",
+    "North Korea's", "Russian")."""
+    words = text[max(0, start - 90):start].split()
+    if start > 90:
+        words = words[1:]  # may be cut
+    i = len(words)
+    skipped = 0
+    while i > 0 and skipped < 6:
+        word = words[i - 1]
+        if word[-1] in ",.;:!?)" and skipped:
+            return False
+        if not (word.lower() in _DESCRIPTORS or _NATIONALITY.match(word)
+                or (word[0].isupper() and (word.endswith(("'s", "’s")) or skipped
+                                           and words[i].endswith(("'s", "’s", "ern"))))):
+            break
+        i -= 1
+        skipped += 1
+    for size in (1, 2, 4):
+        if i >= size and tuple(w.lower() for w in words[i - size:i]) in _CUES:
+            return True
+    if i >= 2 and words[i - 1].lower().strip("\"”") in _INVERTED_VERBS:
+        before = words[i - 2]
+        return before[-1] in ",\"”" or words[i - 1][0] in "\"”"
+    return False
+
+
+def _names(findings: list[Finding], role: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f.agency for f in findings if f.role == role))
+
+
+def _parts(s: str, separator: re.Pattern[str]) -> list[tuple[int, str]]:
+    """``s`` split on ``separator``: each non-blank part, stripped, with its offset in ``s``."""
+    parts = []
+    pos = 0
+    for m in [*separator.finditer(s), None]:
+        end = m.start() if m else len(s)
+        part = s[pos:end]
+        if part.strip():
+            parts.append((pos + len(part) - len(part.lstrip()), part.strip()))
+        if m:
+            pos = m.end()
+    return parts
+
+
+def _looks_like_person(s: str) -> bool:
+    return (bool(_PERSON.match(s)) and not _NOT_PERSON.search(s)
+            and not any(ch.isdigit() for ch in s))
+
+
+class _Collector:
+    """Findings and contributors of one story, gathered rule by rule."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.findings: list[Finding] = []
+        self.contributors: list[Contributor] = []
+
+    def add(self, agency: Agency, role: str, rule: str, field: str, index: int | None,
+            start: int, end: int, photographer: str | None = None) -> None:
+        self.findings.append(Finding(agency.name, role, rule, field, index, start, end,
+                                     photographer))
+
+    def add_hits(self, hits: list[Hit], role: str, rule: str, field: str, index: int | None,
+                 offset: int = 0) -> None:
+        for start, end, agency in hits:
+            self.add(agency, role, rule, field, index, offset + start, offset + end)
+
+    def agency(self, name: str) -> Agency | None:
+        """The agency named ``name`` in a credit position: any letter case ("KYODO NEWS",
+        "Jiji press"), except that an all-lowercase word must be a lowercase spelling ("dpa",
+        "tca"; "app" in a desk slug is not APP)."""
+        if name.islower():
+            return self.registry.spelled(name)
+        return self.registry.lookup(name)
+
+    def agency_list(self, s: str) -> list[Hit] | None:
+        """``s`` as a list of agencies ("REUTERS, BLOOMBERG", "AP-Yonhap", "Emirates News
+        Agency, WAM"), with offsets; None unless every item is an agency."""
+        if len(s) > 80 or s.count(" ") > 8:
+            return None  # no agency list is that long
+        found: list[Hit] = []
+        for at, part in _parts(s, _LIST_SPLIT):
+            part = part.strip(_DECORATION)
+            at = s.find(part, at)
+            agency = self.agency(part)
+            if agency is not None:
+                found.append((at, at + len(part), agency))
+                continue
+            pieces = _parts(part, _HYPHEN)
+            agencies = [self.agency(piece) for _, piece in pieces]
+            if len(pieces) < 2 or None in agencies:
+                return None
+            found.extend((at + p, at + p + len(piece), a)
+                         for (p, piece), a in zip(pieces, agencies, strict=True))
+        return found or None
+
+    # --- credit ---------------------------------------------------------------------------
+    def dateline(self, dateline: Dateline) -> None:
+        spans = dateline.agency_spans
+        for i, name in enumerate(dateline.agencies):
+            agency = self.registry.lookup(name)
+            span = spans[i] if i < len(spans) else (0, len(dateline.raw))
+            if agency is None:  # an unknown credit as written: keep it under its own name
+                self.findings.append(Finding(name, "credit", "dateline", "dateline", None, *span))
+            else:
+                self.add(agency, "credit", "dateline", "dateline", None, *span)
+        if dateline.byline:
+            self.byline(dateline.byline, "byline", None, 0)
+
+    def byline(self, line: str, field: str, index: int | None, offset: int) -> None:
+        """"By Jane Doe, Reuters", "Jane Doe | AP", "By JOSH BOAK and ZEKE MILLER", "KYODO"."""
+        lead = re.match(r"^\s*\(?\s*by\s+", line, re.IGNORECASE)
+        start = lead.end() if lead else 0
+        for at, part in _parts(line[start:], _NAME_SPLIT):
+            bare = part.rstrip(" ).").strip()
+            team = _TEAM.search(bare)
+            bare = bare[:team.start()] if team else bare
+            agency = self.agency(bare)
+            if agency is not None:
+                at += offset + start
+                self.add(agency, "credit", "byline", field, index, at, at + len(bare))
+            elif _looks_like_person(bare):
+                self.contributors.append(Contributor(_IN_PLACE.sub("", bare), "byline"))
+
+    def closing(self, lines: list[tuple[int, str]], head: int) -> list[tuple[int, int]]:
+        """Rules that read whole lines. Lines before the body (the first ``head`` lines, or
+        up to the first sentence) that hold only a byline or an agency are bylines. Then,
+        walking up from the end: sign-off lines, desk slugs, contributor and copyright lines,
+        teaser or tag lines (no sentence end) are read or skipped, and the first sentence
+        line is checked for a closing sign-off; the walk stops there. Returns the spans read."""
+        used: list[tuple[int, int]] = []
+        for start, line in lines[:head + 2]:
+            opening = _OPENING.match(line)
+            found = self.agency_list(opening["list"]) if opening else None
+            if found:  # "(Bloomberg) -- Treasuries rallied ..."
+                at = start + opening.start("list")
+                self.add_hits(found, "credit", "opening", "text", None, at)
+                used.append((at, start + opening.end("list")))
+        body = 0
+        for number, (start, line) in enumerate(lines[:min(12, len(lines) - 1)]):
+            if number >= head and (_ends_sentence(line) or ". " in line
+                                   or line.count(" ") >= 15):
+                break
+            body = number + 1
+            if len(line) < 90 and (_BY_LINE.match(line) or self.agency_list(line)
+                                   or ("|" in line or "●" in line) and not _ends_sentence(line)):
+                self.byline(line, "text", None, start)
+                used.append((start, start + len(line)))
+        for start, line in reversed(lines[body:]):
+            signoff = self.signoff(line)
+            if signoff:
+                self.add_hits(signoff, "credit", "signoff", "text", None, start)
+                used.append((start, start + len(line)))
+                continue
+            if _JUNK_LINE.match(line):
+                continue
+            if self.contributor_line(line, start):
+                used.append((start, start + len(line)))
+                continue
+            if _COPYRIGHT.match(line):
+                self.add_hits(self.registry.find_all(line), "credit", "copyright", "text", None,
+                              start)
+                used.append((start, start + len(line)))
+                continue
+            spans = self.credit_phrases(line, start)
+            tail = _closing_segment(line)
+            signoff = self.signoff(line[tail:]) if tail else None
+            if signoff:
+                self.add_hits(signoff, "credit", "signoff", "text", None, start + tail)
+                spans.append((start + tail, start + len(line)))
+            used.extend(spans)
+            if spans or _ends_sentence(line):
+                break
+        return used
+
+    def signoff(self, segment: str) -> list[Hit] | None:
+        """A sign-off standing alone: "-- BERNAMA", "(ANI)", "==Kyodo", "/TASS/", "PTI ABC
+        DEF", "WAM/Tariq Alfaham", "- Emirates News Agency, WAM -", "With inputs from AP, AFP",
+        "Source: Reuters", "dj/rc (dpa, AFP)"."""
+        listed = _SLUG_THEN_LIST.match(segment) or _OUTLET_WITH.match(segment)
+        if listed:
+            found = self.agency_list(listed["list"])
+            return [(listed.start("list") + s, listed.start("list") + e, a)
+                    for s, e, a in found] if found else None
+        lead = _CREDIT_LEAD.match(segment)
+        start = lead.end() if lead else 0
+        body = segment[start:].rstrip(_DECORATION).lstrip(_DECORATION)
+        start = segment.find(body, start) if body else start
+        if "/" in body:
+            body = body.split("/", 1)[0]  # "WAM/Tariq Alfaham/Hatem Mohamed"
+        if not body or len(body) > 80:
+            return None
+        found = self.agency_list(body)
+        desk = None if found else _DESK_INITIALS.search(body)
+        if desk and desk.start() > 0:
+            found = self.agency_list(body[:desk.start()])
+        return [(start + s, start + e, a) for s, e, a in found] if found else None
+
+    def contributor_line(self, line: str, start: int) -> bool:
+        """"Reporting by A in X; Editing by B", "Editor: X", "(By Teng Pei-ju)",
+        "Associated Press writer X contributed to this report."."""
+        if _ROLE_LINE.match(line):
+            for m in _ROLE.finditer(line):
+                role = _ROLE_NAMES.get(" ".join(m["role"].lower().split()), "reporting")
+                self.names(m["names"], start + m.start("names"), role, "contributors")
+            return True
+        label = _LABEL_LINE.match(line)
+        if label:
+            self.names(label["names"], start + label.start("names"),
+                       _ROLE_NAMES[label["role"].lower()], "contributors")
+            return True
+        if line.lstrip().startswith("(By ") and _BY_LINE.match(line):
+            self.byline(line, "text", None, start)
+            return True
+        contributed = _CONTRIBUTED.search(line) if "contributed" in line else None
+        if contributed is None or len(line) > 300:
+            return False
+        names, offset = contributed["names"], start + contributed.start("names")
+        words = names.split()
+        for k in range(min(4, len(words)), 0, -1):
+            agency = self.agency(" ".join(words[:k]))
+            rest = names.split(words[k - 1], 1)[1] if agency else ""
+            writer = _AGENCY_WRITER.match(rest) if agency else None
+            if agency is not None and writer is not None:
+                at = offset + names.index(words[0])
+                self.add(agency, "credit", "contributed", "text", None,
+                         at, at + len(" ".join(words[:k])))
+                skip = len(names) - len(rest) + writer.end()
+                names, offset = names[skip:], offset + skip
+                break
+        self.names(names, offset, "contributing", "contributed")
+        return True
+
+    def credit_phrases(self, line: str, start: int) -> list[tuple[int, int]]:
+        """"This report by The Canadian Press ...", "Distributed by Tribune Content Agency"."""
+        spans: list[tuple[int, int]] = []
+        if " by " not in line:
+            return spans
+        for s, e, agency in self.registry.find_all(line):
+            head = line[:s]
+            rule = ("report_by" if _REPORT_BY.search(head)
+                    else "copyright" if _DISTRIBUTED.search(head) else None)
+            if rule:
+                self.add(agency, "credit", rule, "text", None, start + s, start + e)
+                spans.append((start + s, start + e))
+        return spans
+
+    def names(self, names: str, offset: int, role: str, rule: str) -> None:
+        """Split "A in London and B; C" into contributors; an agency among them ("Reuters",
+        "Reuters Tokyo bureau", "AFP staff") is a credit. A part without " in " right after
+        one with it is the rest of a place ("in Providence, Rhode Island") and is skipped."""
+        after_place = False
+        for at, part in _parts(names, _NAME_SPLIT):
+            bare = part.rstrip(".)").strip()
+            has_place = _IN_PLACE.search(bare) is not None
+            bare = _IN_PLACE.sub("", bare)
+            team = _TEAM.search(bare)
+            agency = self.agency(bare[:team.start()] if team else bare)
+            if after_place and not has_place and agency is None:
+                continue
+            after_place = has_place
+            if agency is not None:
+                length = team.start() if team else len(bare)
+                self.add(agency, "credit", rule, "text", None, offset + at, offset + at + length)
+            elif _PERSON.match(bare):
+                self.contributors.append(Contributor(bare, role))
+
+    # --- cited ----------------------------------------------------------------------------
+    def cited(self, text: str, used: list[tuple[int, int]], field: str, index: int | None) -> None:
+        for start, end, agency in self.registry.find_all(text):
+            if any(s <= start < e for s, e in used):
+                continue
+            if _CITED_AFTER.match(text, end, end + 90):
+                rule = "cited_verb"
+            elif _cue_before(text, start):
+                rule = "cited_source"
+            else:
+                continue
+            self.add(agency, "cited", rule, field, index, start, end)
+
+    # --- photo ----------------------------------------------------------------------------
+    def photo(self, line: str, credit_line: bool, field: str, index: int | None) -> None:
+        """A removed credit line ("PHOTO: AFP", "Photo by Jane Doe/AP", "EPA-EFE/JANE DOE") or
+        a removed caption's closing credit ("(Xinhua/Li Yahui)", "| Bloomberg", "... . PHOTO:
+        REUTERS", "(AFP)")."""
+        if credit_line:
+            self.photo_credit(line, 0, field, index)
+            return
+        tail = self.caption_credit(line, lone=True)
+        if tail is not None:
+            self.photo_credit(*tail, field, index)
+
+    def text_photos(self, text: str, lines: list[tuple[int, str]], head: int,
+                    used: list[tuple[int, int]]) -> None:
+        """Captions that cleaning left in the text: a paragraph closing with a slashed or
+        labelled credit ("... (Xinhua/Li Yahui)", "... ANTARA FOTO/Name/nym."), or, before the
+        dateline's paragraph, with a lone "(Kyodo)"."""
+        hints = [at for _, at, _ in _CREDIT_HINTS.find_matches_as_indexes(text)]
+        if not hints and head == 0:
+            return  # the common case: nothing that could close a credit
+        ends = [start + len(line) for start, line in lines]
+        candidates = {bisect.bisect_left(ends, at) for at in hints if ends[-1:] and at < ends[-1]}
+        candidates.update(range(min(head, len(lines))))
+        for number in sorted(candidates):
+            start, line = lines[number]
+            if start + len(line) - 140 > max((a for a in hints if a < start + len(line)),
+                                             default=-1) and number >= head:
+                continue  # the slash or label is too far from the line's end
+            if _JUNK_LINE.match(line) or any(s <= start + len(line) - 1 < e for s, e in used):
+                continue
+            tail = self.caption_credit(line, lone=number < head, strict=True)
+            if tail is not None:
+                self.photo_credit(tail[0], start + tail[1], "text", None)
+
+    def caption_credit(self, line: str, lone: bool, strict: bool = False) -> tuple[str, int] | None:
+        """The credit closing a caption and its offset, if there is one: "(Xinhua/Li Yahui)",
+        "[Mahmud Hams/AFP]", "| Bloomberg", "... . PHOTO: REUTERS", "... . ANTARA
+        FOTO/Name/nym.". ``lone`` also accepts a bare agency ("(AFP)", "| Bloomberg", ". Getty
+        Images"); ``strict`` wants a slash or a label ("Photo:") even inside brackets."""
+        end = len(line.rstrip(" ."))
+        marker = line.rfind("==", 0, end)  # "(Kyodo) ==Kyodo"
+        if marker > 0 and line[marker + 2:end].isalpha():
+            end = len(line[:marker].rstrip(" ."))
+        if end < 3:
+            return None
+        if line[end - 1] in ")]":
+            start = line.rfind("(" if line[end - 1] == ")" else "[", 0, end - 1) + 1
+            bracketed = True
+        else:
+            start = max(_after_last(line, b, end) for b in (*_SENTENCE_BREAKS, "|"))
+            bracketed = False
+        credit = line[start:end - bracketed].strip()
+        if not credit or len(credit) > 100:
+            return None
+        start = line.find(credit, start)
+        parts = _parts(credit, _PHOTO_SPLIT) if "/" in credit else []
+        labelled = _PHOTO_LEAD.match(credit) is not None or (
+            len(parts) > 1 and any(self.agency_list(_PHOTO_WORDS.sub("", p.strip(" .")))
+                                   for _, p in parts))
+        if labelled:
+            return credit, start
+        if not lone or (strict and not bracketed) or (not bracketed and start == 0):
+            return None
+        if self.agency_list(credit) is not None or (bracketed and " - " in credit):
+            return credit, start
+        return None
+
+    def photo_credit(self, credit: str, offset: int, field: str, index: int | None) -> None:
+        """Agencies and photographer of one credit: "Cecilia Fabiano/LaPresse via ZUMA
+        Press/dpa", "AP Photo/J. Scott Applewhite", "Arif Hudaverdi Yaman - Anadolu Agency"."""
+        lead = _PHOTO_LEAD.match(credit)
+        if lead:
+            offset += lead.end()
+            credit = credit[lead.end():]
+        hits: list[Hit] = []
+        photographer = None
+        for at, part in _parts(credit, _PHOTO_SPLIT):
+            bare = part.strip(" .()[]")
+            at += offset + part.find(bare)
+            agencies = self.agency_list(bare) or self.agency_list(_PHOTO_WORDS.sub("", bare))
+            if agencies:
+                hits.extend((at + s, at + e, a) for s, e, a in agencies)
+            elif photographer is None and _looks_like_person(bare):
+                photographer = bare
+        for s, e, agency in hits:
+            self.add(agency, "photo", "photo_credit", field, index, s, e, photographer)

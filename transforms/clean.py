@@ -1,0 +1,705 @@
+"""Clean a story's HTML or plain text into readable paragraphs, recording what was removed.
+
+``clean_html`` parses with selectolax (lexbor), drops what is not article text (head,
+scripts, styles, iframes, forms, nav/aside/footer, screen-reader-only text), records
+embedded posts (tweets, Instagram...) and figures as ``Removed`` items in document order,
+and splits the rest into paragraphs at block elements and ``<br>`` (table rows become
+paragraphs, cells are joined by spaces). ``clean_text`` takes one paragraph per line;
+hard-wrapped paragraphs separated by blank lines are joined back together.
+
+Both then normalise each paragraph (entities left over from double escaping decoded,
+mojibake repaired by ftfy when a cheap check says it is there, NFC, invisible characters
+dropped, whitespace collapsed; typographic quotes and dashes kept) and remove boilerplate,
+each removal recorded with its kind (``KINDS``):
+
+- a whole paragraph matching a phrase of ``data/boilerplate.json`` (by its first word) or a
+  shape written here (photo credits, bylines and their date lines, tweet signatures),
+  never one longer than its kind's ``max_length``: a paragraph that merely mentions a
+  newsletter does not start like a promo, and real paragraphs are long;
+- a leading ``(Corrects ...)`` / ``(Adds ...)`` note, even when the paragraph goes on;
+- a photo credit closing a short caption (``... on Sept 13. PHOTO: AFP``), caption and
+  credit recorded apart; in a figure also ``(PA Wire)``, ``| Kyodo``, ``© name, AFP``;
+- the caption right before a line that is only a credit (``PHOTO: AFP``), when it reads
+  like a caption: short, ends like a sentence, no dateline, no reported speech. After the
+  story's last paragraph a bare ``WAM/Name/Name`` is a sign-off and stays.
+
+The headline line, the dateline, the sign-off (``... REUTERS``) and ``Reporting by ...;
+Editing by ...`` stay in the text. Costs per story: one lexbor parse, a few C-level passes
+(tag scan, paragraph marks, text), and per paragraph a first-word lookup plus anchored
+regexes only where a rule can apply.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ftfy
+import orjson
+from selectolax.lexbor import LexborHTMLParser
+
+KINDS = ("promo", "photo_credit", "caption", "related", "share", "copyright",
+         "editor_note", "correction", "byline", "embed")
+
+DATA_PATH = Path(__file__).parent / "data" / "boilerplate.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    kind: str  # one of KINDS
+    text: str  # the removed paragraph (or part of one), whitespace-normalised
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    paragraphs: tuple[str, ...]  # readable paragraphs in order, boilerplate removed
+    removed: tuple[Removed, ...]  # what was removed, in document order
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def clean_html(html: str) -> Cleaned:
+    """Clean a story given as HTML (a fragment or a whole page)."""
+    if "<" not in html:
+        return clean_text(html)  # entities are decoded per paragraph there too
+    # Work on UTF-8 bytes: lexbor parses them as they are, and a few quick scans of them
+    # (tags present, class names) decide which tree steps this document needs at all.
+    raw = html.encode("utf-8", "replace")
+    if b"\xee" in raw:  # U+E000..U+EFFF: keep our two markers out of the input (icon fonts)
+        raw = raw.replace(_IMAGE_B, b"").replace(_SLOT_B, b"")
+    tags = {t.lower() for t in _TAG_PRESENT.findall(raw)}
+    classes = b" ".join(_CLASS_ATTR.findall(raw))  # every class name, to look for hints in
+    marked, n_blocks = _BLOCK_TAG.subn(_PARA_B + b"<", raw)
+    if b"img" in tags:
+        marked = _IMG_TAG.sub(_PARA_B + _IMAGE_B + _PARA_B, marked)
+    tree = LexborHTMLParser(marked)
+    junk = [t for t in _JUNK_TAGS if t.encode() in tags]
+    if junk:
+        tree.strip_tags(junk, recursive=True)
+    if any(h in classes for h in _HIDDEN_HINTS):
+        for node in tree.css(_HIDDEN_SELECTOR):
+            node.decompose()
+    if b"table" in tags:
+        for cell in tree.css("td, th"):
+            cell.insert_after(" ")
+        for row in tree.css("tr"):
+            row.insert_after(_PARA)
+    slots: list[list[tuple[str, str]]] = []
+    if b"blockquote" in tags or b"embed" in classes or b"fb-" in classes:
+        _replace_with_slots(tree, _EMBED_SELECTOR, "embed", slots)
+    if b"figure" in tags or b"figcaption" in tags or b"caption" in classes:
+        _replace_with_slots(tree, _CAPTION_SELECTOR, "caption", slots)
+    root = tree.body if tree.body is not None else tree.root
+    text = root.text() if root is not None else ""
+    # Without any block element the feed put plain text in an HTML field: read it by lines.
+    return _finish(*_prepare(text, raw), slots, _html_pieces if n_blocks else _text_pieces)
+
+
+def clean_text(text: str) -> Cleaned:
+    """Clean a story given as plain text: one paragraph per line (or per blank-line block)."""
+    if _IMAGE in text or _SLOT in text:  # our markers: never taken from the input
+        text = text.replace(_IMAGE, "").replace(_SLOT, "")
+    return _finish(*_prepare(text, None), [], _text_pieces)
+
+
+# ---------------------------------------------------------------------------------------
+# Character-level normalisation
+
+_PARA = "\u2029"  # paragraph separator: where block elements were
+_IMAGE = "\ue000"  # an <img> stood here (a caption never reaches back across it)
+_SLOT = "\ue001"  # followed by digits: the removals of an embed/figure, in place
+
+# Control characters that are not whitespace, soft hyphen, zero-width space, word joiner, BOM.
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1b\x7f\u00ad\u200b\u2060\ufeff]")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# A character U+00C2..U+00F4 (a UTF-8 lead byte read as Latin-1/cp1252) followed by one that
+# a continuation byte becomes. Legitimate text rarely has such a pair; ftfy decides for sure.
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
+    "\u02dc\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
+    "\u20ac\u2122]"
+)
+# The same pairs as UTF-8 bytes: U+00C2..U+00F4 is C3 82..C3 B4, then one of the above.
+_MOJIBAKE_UTF8 = re.compile(
+    rb"\xc3[\x82-\xb4](?:\xc2[\x80-\xbf]|\xc5[\x92\x93\xa0\xa1\xb8\xbd\xbe]|\xc6\x92"
+    rb"|\xcb[\x86\x9c]|\xe2\x80[\x93\x94\x98-\x9a\x9c-\x9e\xa0-\xa2\xa6\xb0\xb9\xba]"
+    rb"|\xe2\x82\xac|\xe2\x84\xa2)"
+)
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
+    fix_character_width=False, fix_line_breaks=False, normalization="NFC", explain=False,
+)
+
+
+def _prepare(text: str, utf8: bytes | None) -> tuple[str, bool, bool]:
+    """NFC for the whole text, and the gates for the per-paragraph repairs: whether entities
+    are left to decode, whether mojibake is there to fix (looked for in ``utf8``, the
+    source's UTF-8 bytes when at hand: a byte pattern with a literal first byte is a fast
+    scan, a character class over the decoded text is not)."""
+    entities = "&" in text and _ENTITY.search(text) is not None
+    if text.isascii():
+        return text, entities, False
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    mojibake = _MOJIBAKE_UTF8.search(utf8 if utf8 is not None else text.encode()) is not None
+    return text, entities, mojibake
+
+
+def _normalise_space(piece: str) -> str:
+    """Whitespace collapsed to single spaces, invisible characters dropped."""
+    # isprintable() is False for any whitespace but " " and for every invisible character,
+    # so the common case costs one C-level pass.
+    if piece.isprintable() and "  " not in piece:
+        return piece.strip()
+    p = " ".join(piece.split())
+    if not p.isprintable():
+        p = " ".join(_INVISIBLE.sub("", p).split())
+        if not p.isascii():  # what the dropped characters separated may now need repair
+            p = _repair(unicodedata.normalize("NFC", p), False, True)
+    return p
+
+
+def _repair(p: str, entities: bool, mojibake: bool) -> str:
+    """One whitespace-normalised paragraph: leftover entities decoded, mojibake repaired."""
+    if entities and "&" in p and _ENTITY.search(p):
+        p = " ".join(_html.unescape(p).split())
+        if not p.isascii():
+            p = unicodedata.normalize("NFC", p)
+    if mojibake and _MOJIBAKE.search(p):
+        p = " ".join(ftfy.fix_text(p, config=_FTFY).split())
+    return p
+
+
+def _text_pieces(text: str) -> list[str]:
+    """Plain text to paragraph candidates: lines, or hard-wrapped blocks joined."""
+    lines = text.splitlines()
+    if len(lines) < 3 or not any(not line.strip() for line in lines):
+        return lines
+    pieces: list[str] = []
+    block: list[str] = []
+    for line in (*lines, ""):
+        if line.strip():
+            block.append(line.strip())
+            continue
+        if _looks_wrapped(block):
+            pieces.append(" ".join(block))
+        else:
+            pieces.extend(block)
+        block = []
+    return pieces
+
+
+def _html_pieces(text: str) -> list[str]:
+    return text.split(_PARA)
+
+
+def _looks_wrapped(block: list[str]) -> bool:
+    """Lines of one paragraph broken at a fixed width (not separate short paragraphs)."""
+    if len(block) < 2:
+        return False
+    inner = block[:-1]
+    if any(not 40 <= len(line) <= 100 for line in inner):
+        return False
+    if max(map(len, inner)) - min(map(len, inner)) > 30:
+        return False
+    mid_sentence = sum(1 for line in inner if line[-1] not in ".!?:\"”’")
+    lower_start = sum(1 for line in block[1:] if line[0].islower())
+    return mid_sentence * 2 > len(inner) and lower_start > 0
+
+
+# ---------------------------------------------------------------------------------------
+# HTML structure
+
+# Paragraph breaks go in as text before every block-level tag (and <br>), before parsing:
+# one C-level pass instead of a walk over the tree in Python. A break inside a table would be
+# moved out of it by the parser, so tables get theirs from the tree (rows, cells) instead.
+_PARA_B = _PARA.encode()
+_IMAGE_B = _IMAGE.encode()
+_SLOT_B = _SLOT.encode()
+_BLOCK_TAG = re.compile(
+    rb"<(?=/?(?:p|div|h[1-6]|li|ul|ol|dl|dt|dd|blockquote|pre|section|article|header|footer"
+    rb"|main|aside|nav|figure|figcaption|address|details|summary|hgroup|center|fieldset"
+    rb"|legend|dialog|table|caption|br|hr)\b)",
+    re.IGNORECASE,
+)
+_IMG_TAG = re.compile(rb"<img\b[^>]*>", re.IGNORECASE)
+_JUNK_TAGS = ("head", "script", "style", "noscript", "template", "iframe", "form", "nav",
+              "aside", "footer", "button", "svg", "object", "embed", "video", "audio",
+              "canvas", "select", "textarea", "dialog", "noembed", "noframes")
+
+
+def _by_first_letter(names: tuple[str, ...]) -> str:
+    """An alternation grouped by first letter ("s(?:cript|tyle)|..."): at each "<" the regex
+    engine then rejects "p", "a", "span"... after one comparison instead of one per name."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(names, key=len, reverse=True):
+        groups.setdefault(name[0], []).append(re.escape(name[1:]))
+    return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in sorted(groups.items()))
+
+
+_TAG_PRESENT = re.compile(
+    rb"<(" + _by_first_letter((*_JUNK_TAGS, "figure", "figcaption", "table", "img",
+                                "blockquote")).encode() + rb")\b",
+    re.IGNORECASE,
+)
+_CLASS_ATTR = re.compile(rb"class=[\"']([^\"']*)")
+_HIDDEN_HINTS = (b"hidden", b"sr-only", b"screen-reader")  # looked for in class names
+_HIDDEN_SELECTOR = ".sr-only, .visually-hidden, .visuallyhidden, .screen-reader-text"
+_EMBED_CLASSES = ("twitter-tweet", "twitter-video", "instagram-media", "tiktok-embed",
+                  "reddit-embed-bq", "reddit-card", "bluesky-embed", "text-post-media",
+                  "fb-post", "fb-video", "twitter-embed", "instagram-embed", "social-embed")
+_EMBED_SELECTOR = ", ".join("." + c for c in _EMBED_CLASSES)
+_CAPTION_CLASSES = ("wp-caption", "wp-caption-text", "image-caption", "photo-caption",
+                    "media-caption", "img-caption", "caption")
+_CAPTION_SELECTOR = "figure, figcaption, " + ", ".join("." + c for c in _CAPTION_CLASSES)
+_TRAILING_SOURCE = re.compile(r"(?:\s\|\s*[^|()\[\]]{1,60}|\s*[(\[][^()\[\]]{1,60}[)\]])\s*$")
+_CAPTION_NOTES = {"file", "file photo", "file image", "left", "right", "centre", "center", "l",
+                  "r", "c", "front", "representational image", "representative image",
+                  "representational", "representative", "photo", "image", "video"}
+
+
+def _replace_with_slots(tree: LexborHTMLParser, selector: str, kind: str,
+                        slots: list[list[tuple[str, str]]]) -> None:
+    """Replace each matching element by a slot marker holding its removals.
+
+    Innermost first (reverse document order), so a figure holding an embedded tweet keeps
+    the tweet's slot inside its own."""
+    for node in reversed(tree.css(selector)):
+        items: list[tuple[str, str]] = []
+        for piece in node.text().split(_PARA):
+            p = _repair(_normalise_space(piece), True, True)
+            if not p or p == _IMAGE:
+                continue
+            if p[0] == _SLOT:
+                items.extend(slots[int(p[1:])])
+            elif kind == "caption":
+                items.extend(_caption_parts(p))
+            elif items and items[-1][0] == kind:  # one embedded post, one record
+                items[-1] = (kind, f"{items[-1][1]} {p}")
+            else:
+                items.append((kind, p))
+        if kind == "caption" and len(items) > 1 and items[-1][0] == "caption" \
+                and items[-2][0] == "caption" and _looks_like_source(items[-1][1]):
+            # "<figcaption>Dmitry Peskov.</figcaption><span>kremlin.ru</span>"
+            items[-1] = ("photo_credit", items[-1][1])
+        node.replace_with(f"{_PARA}{_SLOT}{len(slots)}{_PARA}")
+        slots.append(items)
+
+
+def _caption_parts(p: str) -> list[tuple[str, str]]:
+    """A paragraph known to be a caption (inside a figure): split off its credit, if any.
+
+    Here a closing "(PA Wire)", "[File: Adem Altan/AFP]" or "| Bloomberg" is a credit too,
+    and so is a copyright line ("© Dimitar Dilkoff, AFP")."""
+    if _kind_of(p) in ("photo_credit", "copyright"):
+        return [("photo_credit", p)]
+    split = _split_credit(p)
+    if split is None and (m := _TRAILING_SOURCE.search(p, max(0, len(p) - 72))) is not None:
+        credit = m.group(0).strip().lstrip("| ")
+        if p[:m.start()].strip() and _looks_like_source(credit.strip("()[] ")):
+            split = (p[:m.start()].strip(), credit)
+    if split is not None:
+        return [("caption", split[0]), ("photo_credit", split[1])]
+    return [("caption", p)]
+
+
+def _looks_like_source(text: str) -> bool:
+    """A short name standing for a picture's source ("PA Wire", "kremlin.ru"), not a note
+    such as "File" or "left", nor a sentence."""
+    return (0 < len(text) <= 60 and len(text.split()) <= 6 and text[-1] not in ".!?"
+            and text.lower() not in _CAPTION_NOTES)
+
+
+# ---------------------------------------------------------------------------------------
+# Boilerplate: phrase rules from data/boilerplate.json
+
+
+def _load_data(path: Path) -> dict:
+    try:
+        return orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise RuntimeError(f"cannot read boilerplate phrases from {path}: {exc}; "
+                           "reinstall newswire or restore the file") from exc
+
+
+def _phrase_regex(phrase: str) -> str:
+    out = re.escape(phrase.strip()).replace("'", "['’]").replace(r"\ ", r"\s+")
+    return out + (r"\b" if phrase[-1].isalnum() else "")
+
+
+def _alternation(phrases: list[str]) -> str:
+    return "|".join(_phrase_regex(p) for p in sorted(phrases, key=len, reverse=True))
+
+
+_KEY = re.compile(r"[\s(\[{*•·»>|–—-]*(\w+|\S)")
+
+
+def _first_key(text: str) -> str:
+    """The first word (lower case) or symbol, past opening brackets and bullets.
+
+    A paragraph opening with a quotation mark has the mark as its key: it quotes someone."""
+    m = _KEY.match(text)
+    return m.group(1).lower() if m else ""
+
+
+@dataclass(frozen=True, slots=True)
+class _PhraseRule:
+    kind: str
+    max_length: int
+    pattern: re.Pattern[str]
+
+
+def _phrase_rule(kind: str, spec: dict, key: str) -> _PhraseRule | None:
+    """The rule for paragraphs of this kind whose first word is ``key`` (None: there is none).
+
+    One small regex per (kind, first word) keeps each match attempt short."""
+    def starting(field: str) -> list[str]:
+        return [p for p in spec.get(field, ()) if _first_key(p) == key]
+
+    alts = []
+    if openers := starting("openers"):
+        alts.append(f"(?:{_alternation(openers)})")
+    if labels := starting("labels"):
+        alts.append(f"(?:{_alternation(labels)})(?=\\s*(?:[:|»>]|$))")
+    if lines := starting("lines"):
+        alts.append(f"(?:{_alternation(lines)})\\s*[.!?:]?\\s*[)\\]]?\\s*$")
+    if first_tokens := starting("tokens"):
+        token = f"(?:{_alternation(spec['tokens'])})"
+        alts.append(f"(?:{_alternation(first_tokens)})(?:[\\s|,·•/]+{token})+[\\s|,·•/]*$")
+    if not alts:
+        return None
+    pattern = re.compile(r"[(\[]?\s*(?:" + "|".join(alts) + ")", re.IGNORECASE)
+    return _PhraseRule(kind, int(spec["max_length"]), pattern)
+
+
+def _keys_of(spec: dict) -> set[str]:
+    return {_first_key(p) for field in ("openers", "labels", "lines", "tokens")
+            for p in spec.get(field, ())}
+
+
+_DATA = _load_data(DATA_PATH)
+_RULE_ORDER = ("embed", "correction", "editor_note", "copyright", "related", "share", "promo")
+# First word of a paragraph -> the rules for phrases starting with it, in _RULE_ORDER: a
+# paragraph opening with any other word costs one dict lookup.
+_RULES_BY_KEY: dict[str, tuple[_PhraseRule, ...]] = {
+    key: tuple(rule for kind in _RULE_ORDER
+               if (rule := _phrase_rule(kind, _DATA["kinds"][kind], key)) is not None)
+    for key in set().union(*(_keys_of(_DATA["kinds"][kind]) for kind in _RULE_ORDER))
+}
+_MAX_LENGTH = max(rule.max_length for rules in _RULES_BY_KEY.values() for rule in rules)
+# Paragraphs ending with a call to action and no full stop ("... SUBSCRIBE NOW"), by kind.
+_CLOSERS = tuple(
+    (kind, int(spec["max_length"]),
+     re.compile(rf"(?:^|\W)(?:{_alternation(spec['closers'])})\s*[!:]?$", re.IGNORECASE),
+     {_first_key(c.split()[-1]) for c in spec["closers"]})
+    for kind in _RULE_ORDER if (spec := _DATA["kinds"][kind]).get("closers")
+)
+_CLOSER_WORDS = set().union(*(last_words for *_, last_words in _CLOSERS))
+_SHARE_TOKENS = re.compile(rf"(?:{_alternation(_DATA['kinds']['share']['tokens'])})"
+                           r"(?:[\s|,·•/]+(?:" + _alternation(_DATA["kinds"]["share"]["tokens"])
+                           + r"))*[\s|,·•/]*$", re.IGNORECASE)
+
+# A leading "(Corrects ...)" / "(Adds ...)" note; one level of nested parentheses allowed.
+_NOTE = re.compile(
+    r"[(\[]\s*(?:(?P<correction>" + _alternation(_DATA["kinds"]["correction"]["note_verbs"])
+    + r")|(?P<editor_note>" + _alternation(_DATA["kinds"]["editor_note"]["note_verbs"])
+    + r"))(?:[^()\[\]]|\([^()]*\))*[)\]]",
+    re.IGNORECASE,
+)
+
+# ---------------------------------------------------------------------------------------
+# Boilerplate: shapes
+
+_PHOTO = _DATA["photo"]
+_PHOTO_WORDS = _alternation(_PHOTO["words"])
+_STOCK = _alternation(_PHOTO["stock"])
+_CAP = r"[A-Z][\w.'’&-]*"  # a capitalised (or all-caps) word
+_LINK = r"(?:van|von|de|da|del|der|den|di|du|la|le|al|bin|binti|el|y|dos|das)"
+_NAMEISH = rf"{_CAP}(?:\s+(?:{_CAP}|{_LINK}))*"
+
+_CREDIT_WORD = re.compile(  # "PHOTO: AFP", "(Photo: Reuters)", "Photo by Jane Doe/AP",
+    # "ST PHOTO: KUA CHEE SIONG"
+    rf"[(\[]?\s*(?:{_CAP}\s+){{0,3}}(?i:{_PHOTO_WORDS})\s*(?::|\||,|-|–|—|\s(?i:by)\b)"
+    r"\s*[^()\[\]]{1,70}?\s*[)\]]?\.?$"
+)
+_CREDIT_SLASH = re.compile(  # "REUTERS/Jane Doe", "(AP Photo/Evan Vucci)", "KCNA via REUTERS",
+    # "ZUMA/REX", "[File: Adem Altan/AFP]", "Sputnik/Gavriil Grigorov/Kremlin via REUTERS/File
+    # Photo Purchase Licensing Rights"; not CNA's "Enditem/AW"
+    rf"[(\[]?\s*(?:(?i:file)\s*:\s*)?(?!(?i:enditem|end)\b)"
+    rf"{_NAMEISH}(?:\s*/\s*{_NAMEISH}|\s+via\s+{_NAMEISH}){{1,5}}"
+    r"(?:\s+(?:Acquire|Purchase)\s+Licensing\s+Rights)?\s*[)\]]?\.?$"
+)
+_CREDIT_NAMED = re.compile(  # "(PTI Photo)", "AP Photo", "(Express photo by Jane Doe)",
+    # "KT file photo"
+    rf"[(\[]?\s*(?:{_CAP}\s+){{1,3}}(?i:file\s+)?(?i:photos?|pics?|images?|picture)"
+    r"(?:\s+(?i:by)\s+[^()]{1,50}|\s*/\s*[^()]{1,50})?\s*[)\]]?\.?$"
+)
+_CREDIT_STOCK = re.compile(rf"[(\[]?\s*(?:{_STOCK})\s*[)\]]?\.?$")  # "Getty Images"
+# A credit's last word is capitalised ("AFP", "Vucci)", "Images") or one of these ("PTI photo").
+_CREDIT_LAST_WORDS = {"photo", "photos", "pic", "pics", "image", "images", "picture"}
+_CREDIT_MAX = 100
+
+# Where a credit may start inside a caption: after a sentence end or a closing quote, at a
+# bracket or a bar. One character class, so the scan for candidates stays in C.
+_CUT = re.compile(r"[.!?”’\"(\[|]")
+
+
+def _minimal_substrings(words: list[str]) -> tuple[str, ...]:
+    """The fewest strings such that each word contains one of them ("photo" covers "photos")."""
+    kept: list[str] = []
+    for word in sorted({w.lower() for w in words}, key=len):
+        if not any(k in word for k in kept):
+            kept.append(word)
+    return tuple(kept)
+
+
+# A credit of the word or stock form contains one of these: the regexes run only then.
+_WORD_HINTS = _minimal_substrings(_PHOTO["words"])
+_STOCK_HINTS = _minimal_substrings(_PHOTO["stock"])
+_PHOTO_WORD_KEYS = {_first_key(w) for w in _PHOTO["words"]}
+_STOCK_WORDS = {w.lower() for w in _PHOTO["stock"] if " " not in w}
+
+_BYLINE_ORG = _alternation(_DATA["byline"]["orgs"])
+_BYLINE_ROLE = _alternation(_DATA["byline"]["roles"])
+_BYLINE_TAIL = r"(?:\s*[|·•,–—-]?\s*(?i:(?:last\s+)?updated|published|posted)\b.*|\s*\|.*)?"
+_NAMES = rf"{_NAMEISH}(?:\s*(?:,|&|\band\b)\s*{_NAMEISH})*"
+_BYLINE_BY = re.compile(  # "By Jane Doe", "BY JANE DOE, Associated Press", "Edited by: X"
+    rf"[(\[]?(?:(?i:written|edited|reported|compiled|posted)\s+)?(?i:by)\s*:?\s+{_NAMES}"
+    rf"\s*,?{_BYLINE_TAIL}[)\]]?$"
+)
+_BYLINE_PIPE = re.compile(  # "Jane Doe | AP", "Press Trust of India | New Delhi | Updated ...",
+    # "Bloomberg | Updated: Oct 17, 2023"
+    rf"{_CAP}(?:\s+(?:{_CAP}|{_LINK}|of|the)){{1,5}}\s*\|\s*[^|]{{1,60}}(?:\|.*)?$"
+    rf"|{_CAP}\s*\|\s*(?i:(?:last\s+)?updated|published|posted)\b.*$"
+)
+_BYLINE_ORG_FORM = re.compile(  # "Jane Doe, Associated Press", "Jane Doe, Staff Writer"
+    rf"{_NAMES},\s+(?:(?:{_BYLINE_ORG})(?:\s+(?:{_BYLINE_ROLE}))?|(?:{_CAP}\s+){{0,3}}"
+    rf"(?:{_BYLINE_ROLE}))\s*$"
+)
+_BYLINE_KEYS = {"by", "written", "edited", "reported", "compiled", "posted"}
+_BYLINE_LAST_WORDS = {phrase.split()[-1].lower()
+                      for phrase in (*_DATA["byline"]["orgs"], *_DATA["byline"]["roles"])}
+_AFFILIATION = re.compile(rf"(?:{_BYLINE_ORG})(?:\s+(?:{_BYLINE_ROLE}))?\s*$|(?:{_CAP}\s+){{0,3}}"
+                          rf"(?:{_BYLINE_ROLE})\s*$")
+
+_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+          r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_WEEKDAY = r"(?:Mon|Tue(?:s)?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?"
+_DATE = (rf"(?:{_WEEKDAY},?\s+)?(?:\d{{1,2}}\s+{_MONTH}\.?,?|{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd"
+         rf"|th)?,?)\s+\d{{4}}|\d{{4}}-\d\d-\d\d|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}")
+_TIME = r"(?:\s*(?:[,|•·-]|at)?\s*\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?(?:\s*\(?[A-Z]{2,5}\)?)?)?"
+_STAMP = re.compile(  # "Updated: Oct 17, 2023 10:20 IST", "Published 3 hours ago"
+    rf"(?i:(?:last|first)\s+)?(?i:updated|published|posted|modified)(?i:\s+on)?\s*[:|–—-]?\s*"
+    rf"(?:(?i:{_DATE}){_TIME}|\d+\s+(?i:min(?:ute)?s?|hours?|days?)\s+(?i:ago))"
+    rf"(?:\s*[|,•·]\s*.{{0,60}})?$"
+)
+_DATE_LINE = re.compile(rf"(?i:{_DATE}){_TIME}\s*$")
+_DATE_KEYS = {
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june",
+    "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
+    "november", "dec", "december", "mon", "monday", "tue", "tues", "tuesday", "wed",
+    "wednesday", "thu", "thurs", "thursday", "fri", "friday", "sat", "saturday", "sun", "sunday"}
+_STAMP_KEYS = {"updated", "published", "posted", "modified", "last", "first"}
+_READ_TIME = re.compile(r"\d+\s*(?i:min(?:ute)?s?)\.?\s+(?i:read)$")
+
+_TWEET = re.compile(  # "pic.twitter.com/abc", "— Jane Doe (@jane) October 17, 2023"
+    r"pic\.twitter\.com/\w+|—\s*[^—()]{1,60}\(@\w{1,15}\)\s+" + _MONTH + r"\s+\d{1,2},\s+\d{4}$"
+)
+_COPYRIGHT = re.compile(  # "Copyright 2023 ...", "(c) Agencia EFE", "[Copyright The Jiji Press]"
+    r"(?i:copyright|\(c\))\s*(?:©\s*)?\d{4}\b|\(c\)\s+[A-Z][^.]{0,60}$"
+    r"|[(\[]\s*(?i:copyright)\s[^()\[\]]{1,80}[)\]]$|.{0,200}\b(?i:all rights reserved)\b"
+)
+
+_DATELINE_START = re.compile(r"[A-Z]{2}[A-Z.'’ /-]*(?:,|\s*\(|\s+[-–—]|:\s)")
+_CAPTION_CUE = re.compile(r"\((?:left|right|centre|center|L|R|C|front|back|top|bottom|second "
+                          r"(?:from )?(?:left|right))\)|\b(?:pictured|file photo|in this "
+                          r"(?:photo|picture|image|handout))\b", re.IGNORECASE)
+_REPORTING = re.compile(r"\b(?:said|says|told|tells|according to|reported|reports|added|quoted"
+                        r"|stressed|noted|urged|warned|announced|stated|insisted|argued)\b"
+                        r"|[“”\"]")
+_CAPTION_MAX = 300
+_BYLINE_MAX = 160
+_SHAPE_MAX = 300  # no shape rule (credit, copyright, byline, date) matches anything longer
+_CAPTION_LABEL = re.compile(r"(?i:image caption|photo caption|caption)\s*[,:]\s*\S")  # BBC
+_CAPTION_KEYS = {"image", "photo", "caption"}
+_SPLIT_CAPTION_MAX = 400
+
+
+def _kind_of(p: str) -> str | None:
+    """The boilerplate kind of a whole paragraph, or None if it is text."""
+    n = len(p)
+    if n > _MAX_LENGTH:
+        return None
+    key = _first_key(p)
+    for rule in _RULES_BY_KEY.get(key, ()):
+        if n <= rule.max_length and rule.pattern.match(p):
+            return rule.kind
+    if "@" in p and ("pic.twitter.com/" in p or "(@" in p) and _TWEET.search(p):
+        return "embed"
+    last = p.rpartition(" ")[2].lower()
+    if last in _CLOSER_WORDS:
+        for kind, max_length, pattern, last_words in _CLOSERS:
+            if last in last_words and n <= max_length and pattern.search(p, max(0, n - 40)):
+                return kind
+    if n > _SHAPE_MAX:
+        return None
+    if n <= _CREDIT_MAX and _is_photo_credit(p, key):
+        return "photo_credit"
+    if key in _CAPTION_KEYS and _CAPTION_LABEL.match(p):
+        return "caption"
+    if key in ("copyright", "c", "all") and _COPYRIGHT.match(p):
+        return "copyright"
+    if n > _BYLINE_MAX:
+        return None
+    if key in _BYLINE_KEYS and _BYLINE_BY.match(p):
+        return "byline"
+    if "|" in p and _BYLINE_PIPE.match(p):
+        return "byline"
+    if n <= 100 and "," in p and last in _BYLINE_LAST_WORDS and _BYLINE_ORG_FORM.match(p):
+        return "byline"
+    if key in _STAMP_KEYS and _STAMP.match(p):
+        return "byline"  # the date line of a byline block
+    if n <= 60 and (key in _DATE_KEYS or key.isdigit()):
+        if _DATE_LINE.match(p):
+            return "byline"
+        if _READ_TIME.match(p):
+            return "share"
+    return None
+
+
+def _is_photo_credit(p: str, key: str | None = None) -> bool:
+    """A whole (short) paragraph that credits a photo (``key``: its _first_key, if known)."""
+    if " " not in p and "/" not in p:  # one word: "Shutterstock" may be, "REUTERS" is not
+        return p.lower().strip("().[]") in _STOCK_WORDS
+    last = p.rstrip(" .)]").rpartition(" ")[2].lstrip("([")
+    # Cheap gate: a credit opens with a photo word ("Bild: dpa") or ends with a name or an
+    # agency ("... AFP", "... Vucci)", "... Images") or a photo word ("(PTI photo)").
+    if not (last[:1].isupper() or last.lower() in _CREDIT_LAST_WORDS
+            or (key if key is not None else _first_key(p)) in _PHOTO_WORD_KEYS):
+        return False
+    low = p.lower()
+    if any(h in low for h in _WORD_HINTS) and (_CREDIT_WORD.match(p) or _CREDIT_NAMED.match(p)):
+        return True
+    if ("/" in p or " via " in p) and _CREDIT_SLASH.match(p):
+        return True
+    return any(h in low for h in _STOCK_HINTS) and _CREDIT_STOCK.match(p) is not None
+
+
+def _split_credit(p: str) -> tuple[str, str] | None:
+    """(caption, credit) when a short paragraph ends with a photo credit.
+
+    The credit starts after a sentence end, a bracket or a bar within the last _CREDIT_MAX
+    characters; the leftmost such start whose rest is a whole credit wins ("Oct. 17, 2023.
+    (AP Photo/Evan Vucci)" cuts after "2023.", "Photo by J. Doe/AP" is not cut at "J.")."""
+    if len(p) > _SPLIT_CAPTION_MAX or not (p[-1].isalnum() or p[-1] in ")]"):
+        return None  # a caption's credit does not end with a full stop or a quote
+    for m in _CUT.finditer(p, max(1, len(p) - _CREDIT_MAX - 1)):
+        cut = m.start()
+        if p[cut] in ".!?”’\"":
+            cut += 1  # the credit starts after it: "13. PHOTO", "13.PHOTO", "” REUTERS/..."
+            if p[m.start()] in "”’\"" and not p[cut:cut + 1].isspace():
+                continue  # an apostrophe: "Korea’s"
+        rest = p[cut:].lstrip(" |–—-")
+        if rest and _is_photo_credit(rest):
+            caption = p[:cut].rstrip(" |–—-")
+            return (caption, rest) if caption else None
+    return None
+
+
+def _looks_like_caption(p: str) -> bool:
+    """Short, ends like a sentence (or points at a picture), neither a dateline paragraph
+    nor reported speech: captions describe a picture, they do not quote or attribute."""
+    if len(p) > _CAPTION_MAX or _REPORTING.search(p):
+        return False
+    if _DATELINE_START.match(p) and not p.upper().startswith("FILE PHOTO"):
+        return False
+    return p[-1] in ".)]" or _CAPTION_CUE.search(p) is not None
+
+
+def _classify(p: str) -> list[tuple[str, str]] | None:
+    """What to remove from one normalised paragraph, as (kind, text) items in order; None
+    when it is all text (the common case, kept cheap)."""
+    if p[0] in "([" and (m := _NOTE.match(p)) is not None:
+        kind = "correction" if m.group("correction") else "editor_note"
+        rest = p[m.end():].lstrip(" -–—:")
+        return [(kind, m.group(0)), *((_classify(rest) or [(_TEXT, rest)]) if rest else ())]
+    kind = _kind_of(p)
+    if kind is not None:
+        return [(kind, p)]
+    split = _split_credit(p)
+    if split is not None:
+        return [("caption", split[0]), ("photo_credit", split[1])]
+    return None
+
+
+# Item kinds that are not removals: kept text, where an image stood, a line that is only a
+# photo credit (resolved once the whole story is seen).
+_TEXT = "text"
+_BARRIER = "image"
+_CREDIT_LINE = "credit line"
+
+
+def _resolve_credit_lines(items: list[tuple[str, str]]) -> None:
+    """A line that is only a photo credit takes the caption right before it, if that reads
+    like one, unless it comes after the last paragraph of text: there the paragraph before
+    is more likely the story's end than a caption, and a bare "AGENCY/Name/Name" (no photo
+    word) is the agency's sign-off with its staff, as WAM and CNA write it: it stays text."""
+    last_text = max((i for i, (kind, _) in enumerate(items) if kind is _TEXT), default=-1)
+    for i, (kind, part) in enumerate(items):
+        if kind is not _CREDIT_LINE:
+            continue
+        if i > last_text:
+            bare = not any(h in part.lower() for h in _WORD_HINTS)
+            items[i] = (_TEXT if bare else "photo_credit", part)
+            continue
+        items[i] = ("photo_credit", part)
+        if i and items[i - 1][0] is _TEXT and _looks_like_caption(items[i - 1][1]):
+            items[i - 1] = ("caption", items[i - 1][1])
+
+
+def _finish(text: str, entities: bool, mojibake: bool, slots: list[list[tuple[str, str]]],
+            split: Callable[[str], list[str]]) -> Cleaned:
+    """Split into paragraph candidates, normalise and classify them; build the result."""
+    items: list[tuple[str, str]] = []
+    repair = entities or mojibake
+    for piece in split(text):
+        if not piece or piece.isspace():
+            continue
+        p = _normalise_space(piece)
+        if not p:
+            continue
+        if repair:
+            p = _repair(p, entities, mojibake)
+        if p[0] == _SLOT:
+            items.extend(slots[int(p[1:])])
+            continue
+        if p == _IMAGE:
+            items.append((_BARRIER, ""))
+            continue
+        if len(p) <= 12 and not any(map(str.isalnum, p)):
+            continue  # a separator such as "___" or "* * *"
+        if items and items[-1][0] == "byline" and _AFFILIATION.match(p):
+            items.append(("byline", p))  # "By JANE DOE<br>Associated Press"
+            continue
+        if items and items[-1][0] == "share" and _SHARE_TOKENS.match(p):
+            items.append(("share", p))  # "Share this:" then a list of networks
+            continue
+        found = _classify(p)
+        if found is None:
+            items.append((_TEXT, p))
+        elif found == [("photo_credit", p)]:
+            items.append((_CREDIT_LINE, p))
+        else:
+            items.extend(found)
+    _resolve_credit_lines(items)
+    return Cleaned(
+        paragraphs=tuple(part for kind, part in items if kind is _TEXT),
+        removed=tuple(Removed(kind, part) for kind, part in items
+                      if kind is not _TEXT and kind is not _BARRIER),
+    )
