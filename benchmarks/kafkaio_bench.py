@@ -38,7 +38,6 @@ from pipeline.kafka_clients import ensure_topics, make_consumer, make_producer
 from pipeline.kafkaio import KafkaReadConfig, KafkaWriteConfig, ReadFromKafka
 from pipeline.kafkaio.copy_topic import build_copy, runner_name
 from pipeline.kafkaio.offsets import end_offsets
-from pipeline.kafkaio.sink import SINK_PRODUCER_DEFAULTS
 
 
 def make_value(i: int, size: int) -> bytes:
@@ -48,7 +47,7 @@ def make_value(i: int, size: int) -> bytes:
 
 
 def produce(bootstrap: str, topic: str, records: int, size: int, partitions: int) -> float:
-    producer = make_producer(bootstrap, **SINK_PRODUCER_DEFAULTS)
+    producer = make_producer(bootstrap)
     start = time.perf_counter()
     for i in range(records):
         producer.send(topic, key=b"%032x" % i, value=make_value(i, size), partition=i % partitions)
@@ -76,7 +75,7 @@ def bare_read(bootstrap: str, topic: str, records: int) -> float:
 
 def bare_copy(bootstrap: str, source: str, target: str, records: int) -> float:
     consumer = make_consumer(bootstrap, max_poll_records=500)
-    producer = make_producer(bootstrap, **SINK_PRODUCER_DEFAULTS)  # as WriteToKafka's
+    producer = make_producer(bootstrap)  # as WriteToKafka's
     partitions = [TopicPartition(source, p) for p in sorted(consumer.partitions_for_topic(source))]
     start = time.perf_counter()
     consumer.assign(partitions)

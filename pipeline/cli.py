@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
 from pipeline import __version__
+from pipeline.logging_setup import LOG_FORMATS, configure_logging
 
 # Subcommand name → module in pipeline/commands exposing HELP, configure(parser), main(args).
 COMMANDS = {
@@ -22,6 +22,10 @@ COMMANDS = {
     "extract": "pipeline.commands.extract",
     "ingest": "pipeline.commands.ingest",
     "feeds": "pipeline.commands.feeds",
+    "enrich": "pipeline.commands.enrich",
+    "replay": "pipeline.commands.replay",
+    "run": "pipeline.commands.run",
+    "tail": "pipeline.commands.tail",
 }
 
 
@@ -36,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log verbosity (default: %(default)s)",
     )
+    parser.add_argument(
+        "--log-format", default="text", choices=LOG_FORMATS,
+        help="text for people, json (one object per line, with feed/story_id/topic/partition/"
+        "offset fields) for log shippers (default: %(default)s)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -48,15 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging("WARNING")  # quiet while the command modules import Beam, which logs
     args, extra = build_parser().parse_known_args(argv)
     if extra and not getattr(args, "accepts_extra", False):
         build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))
+    configure_logging(args.log_level, args.log_format)
     try:
         return args._main(args)
     except KeyboardInterrupt:

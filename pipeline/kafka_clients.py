@@ -24,6 +24,9 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
     "linger_ms": 5,
+    # kafka-python's default 16 KiB batches hold ~6 stories; 256 KiB batches produced
+    # 2.4 KB values ~5x faster on the embedded broker.
+    "batch_size": 256 * 1024,
     "client_id": "newswire",
 }
 CONSUMER_DEFAULTS: dict[str, Any] = {

@@ -49,8 +49,7 @@ def canonical_url(url: str) -> str:
     if scheme == "http":
         scheme = "https"
     host = (parts.hostname or "").lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
+    host = host.removeprefix("www.")
     port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = parts.path or "/"
@@ -68,8 +67,7 @@ def publisher_of(url: str) -> str:
     """The registrable domain of a URL (``feeds.reuters.com`` → ``reuters.com``), by a
     heuristic good enough for news sites; an IP address or single-label host is kept whole."""
     host = (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
+    host = host.removeprefix("www.")
     labels = host.split(".")
     if len(labels) <= 2 or host.replace(".", "").isdigit():
         return host

@@ -41,6 +41,7 @@ from kafka import TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from pipeline import metrics
 from pipeline.kafka_clients import make_consumer
 from pipeline.kafkaio import coders  # noqa: F401  (registers KafkaRecordCoder)
 from pipeline.kafkaio.config import EVENT_TIME_PROCESSING, KafkaReadConfig, KafkaRecord
@@ -189,6 +190,14 @@ class _PartitionReader:
             and self._position >= highwater
         )
 
+    @property
+    def lag(self) -> int:
+        """Records between our position and the last fetch's high watermark (0 if unknown)."""
+        highwater = self._consumer.highwater(self.tp)
+        if highwater is None or self._position is None:
+            return 0
+        return max(0, highwater - self._position)
+
     def close(self) -> None:
         self._consumer.close(autocommit=False)
 
@@ -294,6 +303,8 @@ class _ReadPartitions(beam.DoFn):
                             event_time, _GLOBAL_WINDOWS,
                         )
                     records_counter.inc(emitted)
+                    metrics.record_read(emitted)
+                    metrics.set_consumer_lag(reader.tp.partition, reader.lag)
                     bytes_counter.inc(size)
                     if late:
                         self._late.inc(late)

@@ -14,7 +14,12 @@ from kafka import TopicPartition
 from kafka.errors import KafkaError
 
 from pipeline.broker import BrokerError, EmbeddedBroker, free_port
-from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name, make_consumer, make_producer
+from pipeline.kafka_clients import (
+    check_bootstrap_servers,
+    check_topic_name,
+    make_consumer,
+    make_producer,
+)
 from schemas import ENRICHED_STORY, RAW_STORY
 
 EXAMPLES = Path(__file__).parents[2] / "schemas" / "examples"

@@ -1,0 +1,128 @@
+"""`newswire enrich --bounded` against the real (embedded) broker: every raw story comes
+out once on the enriched topic, read back with an independent client (confluent-kafka) and
+valid against the schema; bad records come out on the dead-letter topic with their reason;
+offsets are committed, so the next run starts after them. Runner: FnApiRunner."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+
+from pipeline.enrich import run
+from schemas import DEAD_LETTER, ENRICHED_STORY
+from tests.pipeline.enrich_support import publish, read_all
+from tests.stories import raw_value
+
+
+def _enrich(bootstrap: str, raw: str, enriched: str, dead: str, *extra: str) -> int:
+    return run([
+        "--bootstrap-servers", bootstrap, "--input-topic", raw, "--output-topic", enriched,
+        "--dead-letter-topic", dead, "--consumer-group", f"group-{raw}", "--runner", "FnApiRunner",
+        *extra,
+    ])
+
+
+def test_bounded_run_enriches_each_story_once_and_dead_letters_the_rest(
+    kafka_bootstrap, topic_factory, tmp_path
+):
+    raw, enriched, dead = topic_factory("raw", partitions=2), topic_factory("enriched"), topic_factory("dead")
+    n = 30
+    stories = [(f"{i:032x}".encode(), raw_value(i)) for i in range(n)]
+    malformed = {
+        b"bad-json": (b'{"story_id": ', "decode"),
+        f"{100:032x}".encode(): (raw_value(100, revision=0), "validate"),
+        f"{101:032x}".encode(): (raw_value(101, html=None, text=None), "clean"),
+    }
+    redelivered = stories[:5]  # the same stories and revisions again: dedup drops them
+    publish(
+        kafka_bootstrap, raw,
+        stories + [(key, value) for key, (value, _) in malformed.items()] + redelivered,
+    )
+    files = tmp_path / "enriched"
+
+    assert _enrich(kafka_bootstrap, raw, enriched, dead, "--bounded", "--output-path", str(files)) == 0
+
+    out = read_all(kafka_bootstrap, enriched, expect=n)
+    assert len(out) == n
+    records = [ENRICHED_STORY.decode(message.value) for message in out]  # every field valid
+    assert sorted(message.key for message in out) == sorted(key for key, _ in stories)
+    assert all(message.key.decode() == record["story_id"] for message, record in zip(out, records))
+    assert all(message.headers == {"schema_version": b"1.0"} for message in out)
+    assert all(record["processing"]["input"]["topic"] == raw for record in records)
+
+    letters = {m.key: DEAD_LETTER.decode(m.value) for m in read_all(kafka_bootstrap, dead, expect=3)}
+    assert sorted(letters) == sorted(malformed)
+    for key, letter in letters.items():
+        value, stage = malformed[key]
+        assert letter["stage"] == stage
+        assert base64.b64decode(letter["value_base64"]) == value
+        assert letter["source"]["topic"] == raw and base64.b64decode(letter["source"]["key_base64"]) == key
+        assert letter["reason"]
+    assert "revision" in letters[f"{100:032x}".encode()]["reason"]
+
+    assert not list(files.glob(".*")), "in-progress files left after a bounded run"
+    lines = [orjson.loads(line) for path in files.glob("*.jsonl") for line in path.read_bytes().splitlines()]
+    assert sorted(line["story_id"] for line in lines) == sorted(key.decode() for key, _ in stories)
+
+    # Offsets were committed: a second run starts after them and writes nothing new.
+    assert _enrich(kafka_bootstrap, raw, enriched, dead, "--bounded") == 0
+    assert len(read_all(kafka_bootstrap, enriched)) == n
+
+
+def test_a_new_revision_passes_dedup(kafka_bootstrap, topic_factory):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    key = f"{7:032x}".encode()
+    publish(kafka_bootstrap, raw, [(key, raw_value(7, 1)), (key, raw_value(7, 2)), (key, raw_value(7, 1))])
+    assert _enrich(kafka_bootstrap, raw, enriched, dead, "--bounded") == 0
+    out = read_all(kafka_bootstrap, enriched, expect=2)
+    assert [ENRICHED_STORY.decode(m.value)["revision"] for m in out] == [1, 2]
+
+
+def test_a_missing_topic_is_reported_naming_the_option(kafka_bootstrap, topic_factory, capsys):
+    raw, dead = topic_factory("raw"), topic_factory("dead")
+    assert _enrich(kafka_bootstrap, raw, "no.such.topic.enriched", dead, "--bounded") == 2
+    error = capsys.readouterr().err
+    assert "--output-topic" in error and "no.such.topic.enriched" in error
+
+
+def test_the_in_process_worker_gets_the_state_cache_size_of_the_option():
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+    from pipeline.enrich import size_in_process_state_cache
+
+    before = worker_handlers.STATE_CACHE_SIZE_MB
+    try:
+        assert size_in_process_state_cache(PipelineOptions([])) == 0  # our default: no cache
+        assert worker_handlers.STATE_CACHE_SIZE_MB == 0
+        assert size_in_process_state_cache(PipelineOptions(["--max_cache_memory_usage_mb", "50"])) == 50
+        assert worker_handlers.STATE_CACHE_SIZE_MB == 50
+    finally:
+        worker_handlers.STATE_CACHE_SIZE_MB = before
+
+
+def test_nothing_downstream_of_the_source_waits_for_it_to_finish():
+    """The FnApiRunner runs a GroupByKey or a Flatten as a stage after its inputs finish:
+    behind an unbounded source, never. Only the source's own planning (before its Splittable
+    DoFn) may use them."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.pipeline import PipelineVisitor
+
+    from pipeline.enrich import build
+
+    class Blocking(PipelineVisitor):
+        def __init__(self) -> None:
+            self.found: list[str] = []
+
+        def visit_transform(self, applied):
+            if isinstance(applied.transform, (beam.GroupByKey, beam.Flatten)):
+                self.found.append(applied.full_label)
+
+    options = PipelineOptions(["--output-path", "/tmp/unused", "--runner", "FnApiRunner"])
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, options)
+    visitor = Blocking()
+    pipeline.visit(visitor)
+    assert [label for label in visitor.found if not label.startswith("ReadRawStories/SpreadPartitions")] == []
