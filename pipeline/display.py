@@ -1,0 +1,105 @@
+"""Compact, human-readable lines for records: what `newswire tail` and `newswire run` print.
+
+Pure functions over decoded records (plain dicts), no I/O, so both commands print the
+same thing and the format is tested without Kafka::
+
+    US envoy calls alleged North Korea, Russia weapons delivery dangerous  [straitstimes.com]
+        JAKARTA (ID) / SEOUL (KR)  credit: Reuters  cited: TASS, KCNA  photo: AFP
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+NONE = "-"
+INDENT = "    "
+MAX_REASON_CHARS = 200
+
+
+def place_label(place: Mapping[str, Any]) -> str:
+    """``JAKARTA (ID)``: the place as written, with its country code (``?`` if unresolved)."""
+    return f"{place.get('name') or '?'} ({place.get('country') or '?'})"
+
+
+def dateline_places(record: Mapping[str, Any]) -> str:
+    """``JAKARTA (ID) / SEOUL (KR)``, or ``""`` when the story has no dateline."""
+    dateline = record.get("dateline") or {}
+    return " / ".join(place_label(place) for place in dateline.get("locations") or ())
+
+
+def _agencies(names: Sequence[str] | None) -> str:
+    return ", ".join(names) if names else NONE
+
+
+def format_story(record: Mapping[str, Any]) -> str:
+    """Two lines for an enriched story: title and publisher; dateline, credit, cited, photo."""
+    title = " ".join((record.get("title") or "(no title)").split())
+    publisher = (record.get("source") or {}).get("publisher") or "?"
+    revision = record.get("revision") or 1
+    first = f"{title}  [{publisher}{f', revision {revision}' if revision > 1 else ''}]"
+    attribution = record.get("attribution") or {}
+    details = (
+        f"{dateline_places(record) or 'no dateline'}"
+        f"  credit: {_agencies(attribution.get('credit'))}"
+        f"  cited: {_agencies(attribution.get('cited'))}"
+        f"  photo: {_agencies(attribution.get('photo'))}"
+    )
+    return f"{first}\n{INDENT}{details}"
+
+
+def original_title(record: Mapping[str, Any]) -> str | None:
+    """The title of the story a dead letter holds, when its bytes are a JSON story."""
+    try:
+        original = orjson.loads(base64.b64decode(record.get("value_base64") or "", validate=True))
+    except (binascii.Error, ValueError):  # orjson.JSONDecodeError is a ValueError
+        return None
+    title = original.get("title") if isinstance(original, dict) else None
+    return " ".join(title.split()) if isinstance(title, str) and title.strip() else None
+
+
+def format_dead_letter(record: Mapping[str, Any]) -> str:
+    """Two lines for a dead letter: stage, origin and the story's title; why it failed."""
+    source = record.get("source") or {}
+    where = (
+        f"{source.get('topic')}[{source.get('partition')}]@{source.get('offset')}"
+        if source else "no source record"
+    )
+    reason = " ".join(str(record.get("reason") or "").split())
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 1] + "…"
+    story = original_title(record) or record.get("story_id") or "unknown story"
+    return f"DEAD LETTER  stage {record.get('stage')}  {where}  {story}\n{INDENT}{reason}"
+
+
+def story_matches(
+    record: Mapping[str, Any],
+    *,
+    credit: Sequence[str] = (),
+    cited: Sequence[str] = (),
+    countries: Sequence[str] = (),
+) -> bool:
+    """True when the story passes every filter given; within one filter any value will do.
+
+    Agency names are compared case-insensitively with the record's canonical names;
+    countries are ISO 3166-1 alpha-2 codes of the dateline places.
+    """
+    attribution = record.get("attribution") or {}
+
+    def any_of(wanted: Sequence[str], present: Sequence[str] | None) -> bool:
+        have = {name.casefold() for name in present or ()}
+        return any(name.casefold() in have for name in wanted)
+
+    if credit and not any_of(credit, attribution.get("credit")):
+        return False
+    if cited and not any_of(cited, attribution.get("cited")):
+        return False
+    if countries:
+        places = (record.get("dateline") or {}).get("locations") or ()
+        if not any_of(countries, [place.get("country") or "" for place in places]):
+            return False
+    return True
