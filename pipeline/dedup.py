@@ -40,14 +40,41 @@ _EXPIRY_PARAM = beam.DoFn.TimerParam(_EXPIRY)
 
 
 class _KeepNewestRevision(beam.DoFn):
+    """Without TTL: one state read per element, one write per passed element, no timer (a
+    timer parameter costs the runner a timer handle per element even when never set)."""
 
-    def __init__(self, revision_of: Callable[[Any], int], ttl_seconds: int) -> None:
+    def __init__(self, revision_of: Callable[[Any], int]) -> None:
         self._revision_of = revision_of
-        self._ttl = Duration(seconds=ttl_seconds) if ttl_seconds else None
         self._counters = {
             outcome: Metrics.counter(NAMESPACE, outcome)
             for outcome in ("new", "revised", "duplicate", "stale", "expired")
         }
+
+    def _passes(self, item: Any, highest) -> bool:
+        """True (and ``highest`` updated) if ``item`` is new or a higher revision."""
+        revision = self._revision_of(item)
+        seen = highest.read()
+        if seen is not None and revision <= seen:
+            self._counters["duplicate" if revision == seen else "stale"].inc()
+            metrics.record_duplicate()
+            return False
+        highest.write(revision)
+        self._counters["new" if seen is None else "revised"].inc()
+        return True
+
+    def process(self, element: tuple[str, Any], highest=_HIGHEST_PARAM):
+        item = element[1]
+        if self._passes(item, highest):
+            yield item
+
+
+class _KeepNewestRevisionWithTtl(_KeepNewestRevision):
+    """With TTL: also (re)sets a watermark timer that drops the key's state once the
+    watermark passes the element's event time plus the TTL."""
+
+    def __init__(self, revision_of: Callable[[Any], int], ttl_seconds: int) -> None:
+        super().__init__(revision_of)
+        self._ttl = Duration(seconds=ttl_seconds)
 
     def process(
         self,
@@ -56,18 +83,10 @@ class _KeepNewestRevision(beam.DoFn):
         highest=_HIGHEST_PARAM,
         expiry=_EXPIRY_PARAM,
     ):
-        _, item = element
-        revision = self._revision_of(item)
-        seen = highest.read()
-        if seen is not None and revision <= seen:
-            self._counters["duplicate" if revision == seen else "stale"].inc()
-            metrics.record_duplicate()
-            return
-        highest.write(revision)
-        if self._ttl is not None:
+        item = element[1]
+        if self._passes(item, highest):
             expiry.set(timestamp + self._ttl)
-        self._counters["new" if seen is None else "revised"].inc()
-        yield item
+            yield item
 
     @on_timer(_EXPIRY)
     def expire(self, highest=_HIGHEST_PARAM):
@@ -103,5 +122,9 @@ class DedupByRevision(beam.PTransform):
                 tuple[str, Any]
             )
             | "KeepNewestRevision"
-            >> beam.ParDo(_KeepNewestRevision(self._revision_of, self._ttl_seconds))
+            >> beam.ParDo(
+                _KeepNewestRevisionWithTtl(self._revision_of, self._ttl_seconds)
+                if self._ttl_seconds
+                else _KeepNewestRevision(self._revision_of)
+            )
         )

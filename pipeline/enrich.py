@@ -71,6 +71,17 @@ class _HideTerminated(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], Terminated))
 
 
+# Longest read bundle. A bundle has a fixed cost: the sinks' flush (waiting for the last
+# acknowledgements) and fsync, the offset commit, and on the FnApiRunner ~0.1 s of waiting
+# for its state-sampler thread to stop (it sleeps in 200 ms steps). A continuous read ends
+# its bundle as soon as it is caught up, so 1 s only bounds bundles under backlog, which
+# keeps commits frequent; a bounded read (a backfill) is all backlog, and 5 s bundles
+# amortise those costs (their outputs are written as they go either way: only the flush,
+# the fsync and the commit wait for the bundle's end).
+CONTINUOUS_BUNDLE_MS = 1_000
+BOUNDED_BUNDLE_MS = 5_000
+
+
 def _read(config: EnrichConfig) -> beam.PTransform:
     read = KafkaReadConfig(
         config.bootstrap_servers,
@@ -79,7 +90,10 @@ def _read(config: EnrichConfig) -> beam.PTransform:
         start_from=config.start_from,
         bounded=config.bounded,
     )
-    return java_read(read) if config.kafka_io == "java" else ReadFromKafka(read)
+    if config.kafka_io == "java":
+        return java_read(read)
+    bundle_ms = BOUNDED_BUNDLE_MS if config.bounded else CONTINUOUS_BUNDLE_MS
+    return ReadFromKafka(read, max_bundle_ms=bundle_ms)
 
 
 def _write(config: EnrichConfig, topic: str) -> beam.PTransform:

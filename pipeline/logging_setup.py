@@ -88,5 +88,7 @@ def configure_logging(level: str = "INFO", log_format: str = "text",
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # kafka-python is chatty at INFO (every connection): keep it at WARNING unless debugging.
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # kafka-python (every connection) and httpx (every request) are chatty at INFO: keep
+    # them at WARNING unless debugging.
+    for chatty in ("kafka", "httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))

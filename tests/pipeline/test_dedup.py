@@ -68,3 +68,26 @@ def test_ttl_forgets_a_story_once_the_watermark_passes_it():
 def test_negative_ttl_is_refused():
     with pytest.raises(ValueError, match="ttl_seconds"):
         DedupByRevision(itemgetter(0), itemgetter(1), ttl_seconds=-1)
+
+
+@pytest.mark.parametrize(("ttl_seconds", "timers"), [(0, 0), (100, 1)])
+def test_only_a_ttl_adds_a_timer(ttl_seconds, timers):
+    """Without TTL the stateful DoFn declares one state cell and no timer: a declared timer
+    costs the runner a timer handle per element even when it is never set."""
+    from apache_beam.pipeline import PipelineVisitor
+    from apache_beam.transforms.userstate import get_dofn_specs
+
+    class Specs(PipelineVisitor):
+        def __init__(self) -> None:
+            self.found: list[tuple[int, int]] = []
+
+        def visit_transform(self, node):
+            if isinstance(node.transform, beam.ParDo) and node.full_label.endswith("KeepNewestRevision"):
+                states, timer_specs = get_dofn_specs(node.transform.fn)
+                self.found.append((len(states), len(timer_specs)))
+
+    pipeline = beam.Pipeline()
+    _ = pipeline | beam.Create([("a", 1)]) | DedupByRevision(itemgetter(0), itemgetter(1), ttl_seconds)
+    specs = Specs()
+    pipeline.visit(specs)
+    assert specs.found == [(1, timers)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 
 import orjson
+import pytest
 
 from pipeline.enrich import run
 from schemas import DEAD_LETTER, ENRICHED_STORY
@@ -126,3 +127,30 @@ def test_nothing_downstream_of_the_source_waits_for_it_to_finish():
     visitor = Blocking()
     pipeline.visit(visitor)
     assert [label for label in visitor.found if not label.startswith("ReadRawStories/SpreadPartitions")] == []
+
+
+@pytest.mark.parametrize(("args", "expected_ms"), [([], 1_000), (["--bounded"], 5_000)])
+def test_a_backfill_reads_in_longer_bundles_than_a_continuous_run(args, expected_ms):
+    """Each bundle ends with a flush, an fsync, an offset commit and (FnApiRunner) a wait for
+    the state sampler; a backfill is all backlog, so it amortises them over 5 s bundles."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.pipeline import PipelineVisitor
+
+    from pipeline.enrich import build
+    from pipeline.kafkaio import ReadFromKafka
+
+    class Reads(PipelineVisitor):
+        def __init__(self) -> None:
+            self.bundle_ms: list[int] = []
+
+        def enter_composite_transform(self, node):
+            if isinstance(node.transform, ReadFromKafka):
+                self.bundle_ms.append(node.transform.max_bundle_ms)
+
+    options = PipelineOptions(["--runner", "FnApiRunner", *args])
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, options)
+    reads = Reads()
+    pipeline.visit(reads)
+    assert reads.bundle_ms == [expected_ms]
