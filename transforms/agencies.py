@@ -3,8 +3,10 @@
 The default registry is ``transforms/data/agencies.json``; a user file of the same shape
 extends it (new names) or overrides it (an entry whose ``name`` is already known replaces
 that entry). ``Registry.find_all`` finds every alias in one Aho-Corasick pass over the text
-(ahocorasick_rs: a 3 KB story costs about as much as one ``str.split``), then checks word
-boundaries and guards only at the few places where an alias occurs.
+(ahocorasick_rs, over the text encoded one byte per character so that its offsets are the
+text's), then checks word boundaries and guards only at the few places where an alias occurs.
+``Registry.find_all_marked`` gives, from that same pass, where other strings (a caller's
+markers) occur.
 
 Matching rules:
 - An alias matches as written, in ALL CAPS, and (multi-word aliases) in Title Case or with
@@ -37,6 +39,7 @@ _ENTRY_KEYS = {"name", "full_name", "aliases", "guarded", "country", "kind"}
 _COUNTRY = re.compile(r"[A-Z]{2}")
 # Scripts written without spaces between words: aliases in them need no word boundary.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_WORD = re.compile(r"\w")
 _EXPANSION_STOPWORDS = frozenset({"of", "and", "the", "for", "de", "e", "&", "du", "la", "des"})
 
 
@@ -85,13 +88,15 @@ class Registry:
                         right_boundary=_needs_boundary(form[-1]),
                         acronym=form if _is_acronym(form) else None,
                     )
-        self._form_list = tuple(self._forms.values())
-        self._finder = ahocorasick_rs.AhoCorasick(
-            list(self._forms), matchkind=ahocorasick_rs.MatchKind.Standard,
-            implementation=ahocorasick_rs.Implementation.DFA)
-        self._before = re.compile(
-            r"(?<!\w)(?:" + "|".join(_cue(c) for c in before_cues)
-            + r")[\s,:\"“”'‘’(]{0,3}$", re.IGNORECASE)
+        self._patterns, self._pattern_forms = _skeletons(self._forms)
+        self._finder = _automaton(self._patterns)
+        self._marked: dict[tuple[str, ...], ahocorasick_rs.BytesAhoCorasick] = {}
+        # A cue right before a mention, matched on the reversed text before it (a regex
+        # search for a cue at the end of a window would try every position of the window).
+        # The newline is where "$" of "cue[\s,:...]{0,3}$" could also match.
+        self._before_reversed = re.compile(
+            r"\n?[\s,:\"“”'‘’(]{0,3}(?:" + "|".join(_cue(c[::-1]) for c in before_cues)
+            + r")(?!\w)", re.IGNORECASE)
         self._after = re.compile(  # "Bloomberg's Mark Gurman reports" allows a reporter's name
             r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){1,3})?[\s,:]{0,3}(?i:"
             + "|".join(_cue(c) for c in after_cues) + r")(?!\w)")
@@ -120,29 +125,72 @@ class Registry:
         An acronym that the text defines as something else ("Australian Federal Police
         (AFP)") is treated as guarded everywhere in that text; a guarded acronym whose agency
         the text names in full ("the Saudi Press Agency ... SPA said") needs no cue there."""
-        candidates = []
+        matches = self._finder.find_matches_as_indexes(_skeleton(text), overlapping=True)
+        return self._find(text, matches, (), [])
+
+    def find_all_marked(self, text: str, markers: tuple[str, ...]
+                        ) -> tuple[list[tuple[int, int, Agency]], list[int]]:
+        """``find_all(text)`` and, from the same single pass over the text, the start offsets
+        (ascending) of every occurrence of each of ``markers``: plain substrings, no word
+        boundaries ("/", "Photo"). The automaton for a set of markers is built once."""
+        finder = self._marked.get(markers)
+        if finder is None:
+            finder = self._marked[markers] = _automaton(
+                [*self._patterns, *map(_skeleton, markers)])
+        marks: list[int] = []
+        found = self._find(text, finder.find_matches_as_indexes(_skeleton(text), overlapping=True),
+                           markers, marks)
+        marks.sort()
+        return found, marks
+
+    def _find(self, text: str, matches: list[tuple[int, int, int]], markers: tuple[str, ...],
+              marks: list[int]) -> list[tuple[int, int, Agency]]:
+        """``find_all`` over the automaton's matches (pattern index, start, end) in ``text``;
+        the starts of the patterns past the forms' that are ``markers`` go to ``marks``."""
+        if not matches:
+            return []
+        forms = self._forms
+        pattern_forms = self._pattern_forms
+        count = len(pattern_forms)
+        size = len(text)
+        candidates = []  # (start, -end, number in picked): leftmost, then longest first
+        picked: list[_Form] = []
         redefined: set[str] = set()
         named: set[str] = set()
-        for index, start, end in self._finder.find_matches_as_indexes(text, overlapping=True):
-            form = self._form_list[index]
-            if form.left_boundary and start and _is_word_char(text[start - 1]):
+        for index, start, end in matches:
+            if index >= count:
+                if text[start:end] == markers[index - count]:
+                    marks.append(start)
                 continue
-            if form.right_boundary and end < len(text) and _is_word_char(text[end]):
-                continue
+            form = pattern_forms[index]
+            if form is None:  # a skeleton: which form, if any, is written there
+                form = forms.get(text[start:end])
+                if form is None:
+                    continue
+            if form.left_boundary and start:
+                ch = text[start - 1]
+                if ch.isalnum() or ch == "_":
+                    continue
+            if form.right_boundary and end < size:
+                ch = text[end]
+                if ch.isalnum() or ch == "_":
+                    continue
             if (form.acronym and start and text[start - 1] == "(" and text.startswith(")", end)
                     and self._is_expansion(text, start - 1, form)):
                 redefined.add(form.acronym)
                 continue
             if not form.guarded and not form.acronym:
                 named.add(form.agency.name)
-            candidates.append((start, -end, form))
-        candidates.sort(key=lambda c: (c[0], c[1]))
+            candidates.append((start, -end, len(picked)))
+            picked.append(form)
+        candidates.sort()
         found: list[tuple[int, int, Agency]] = []
         covered = 0
-        for start, neg_end, form in candidates:
-            end = -neg_end
+        for start, neg_end, number in candidates:
             if start < covered:
                 continue
+            end = -neg_end
+            form = picked[number]
             if form.acronym in redefined:
                 needs_cue = True
             else:
@@ -171,7 +219,17 @@ class Registry:
             return True  # sign-off: "... ministry. PAP", "— AP" at the end of a line
         if self._after.match(text, end, end + 40):
             return True
-        return self._before.search(text, max(0, start - 40), start) is not None
+        return self._cue_before(text, start)
+
+    def _cue_before(self, text: str, start: int) -> bool:
+        """Whether one of the registry's "before" cues, on no word's tail, ends at most three
+        spaces or quotes before ``start``, within 40 characters."""
+        if start <= 40:
+            return self._before_reversed.match(text[start - 1::-1] if start else "") is not None
+        # the window's reversal, then one character standing for the one before the window:
+        # "_" (a word character no cue has) or " " (no cue starts or ends with a space)
+        outside = "_" if _WORD.match(text, start - 41) else " "
+        return self._before_reversed.match(text[start - 1:start - 41:-1] + outside) is not None
 
     def _is_expansion(self, text: str, paren: int, form: _Form) -> bool:
         """True when "(XYZ)" spells the initials of the words before it (and is not the
@@ -193,6 +251,35 @@ class Registry:
             elif word.lower() not in _EXPANSION_STOPWORDS:
                 break
         return "".join(reversed(initials)) == form.acronym
+
+
+def _skeleton(s: str) -> bytes:
+    """``s`` one byte per character: ASCII as is, "?" for any other character."""
+    return s.encode("ascii", "replace")
+
+
+def _skeletons(forms: dict[str, _Form]) -> tuple[list[bytes], list[_Form | None]]:
+    """The automaton's patterns for ``forms`` (their skeletons, each once) and the form of
+    each, or None where the text under a match must be looked up: a skeleton of a form with
+    characters outside ASCII ("???" for "新华社") may stand for other forms and other text."""
+    patterns: list[bytes] = []
+    owners: list[_Form | None] = []
+    seen: dict[bytes, int] = {}
+    for text, form in forms.items():
+        skeleton = _skeleton(text)
+        if skeleton in seen:
+            owners[seen[skeleton]] = None
+            continue
+        seen[skeleton] = len(patterns)
+        patterns.append(skeleton)
+        owners.append(form if text.isascii() and "?" not in text else None)
+    return patterns, owners
+
+
+def _automaton(patterns: list[bytes]) -> ahocorasick_rs.BytesAhoCorasick:
+    return ahocorasick_rs.BytesAhoCorasick(
+        patterns, matchkind=ahocorasick_rs.MatchKind.Standard,
+        implementation=ahocorasick_rs.Implementation.DFA)
 
 
 def _is_word_char(ch: str) -> bool:

@@ -117,12 +117,16 @@ def extraction_of(work: Mapping[str, Any]) -> Extraction:
 
 def to_fields(extraction: Extraction) -> dict[str, Any]:
     """The extraction as the JSON-ready fields of an enriched record."""
-    dateline = extraction.dateline
-    attribution = extraction.attribution
+    return _fields(extraction.text, extraction.cleaned, extraction.dateline,
+                   extraction.attribution)
+
+
+def _fields(text: str, cleaned: Cleaned, dateline: Dateline | None,
+            attribution: Attribution) -> dict[str, Any]:
+    """``to_fields`` from the parts of an extraction (``finish`` makes no Extraction)."""
     return {
-        "text": extraction.text,
-        "cleaning": {"removed": [{"kind": r.kind, "text": r.text}
-                                 for r in extraction.cleaned.removed]},
+        "text": text,
+        "cleaning": {"removed": [{"kind": r.kind, "text": r.text} for r in cleaned.removed]},
         "dateline": None if dateline is None else {
             "raw": dateline.raw,
             "locations": [
@@ -156,8 +160,9 @@ def finish(work: Mapping[str, Any], *, pipeline_version: str, processed_at: date
     record was read ({"topic", "partition", "offset"}) or None.
     """
     raw = _needs(work, "raw", "finish", "start")
+    attribution = _needs(work, "attribution", "extraction", "attribution_step")
     record = {key: value for key, value in raw.items() if key not in _RAW_ONLY}
-    record.update(to_fields(extraction_of(work)))
+    record.update(_fields(work["text"], work["cleaned"], work["dateline"], attribution))
     record["processing"] = {
         "pipeline_version": pipeline_version,
         "processed_at": to_rfc3339(processed_at) if isinstance(processed_at, datetime)

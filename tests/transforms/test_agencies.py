@@ -128,6 +128,42 @@ def test_find_all(text: str, expected: list[tuple[str, str]]) -> None:
     assert [(text[s:e], a.name) for s, e, a in found] == expected
 
 
+FIND_MORE = [
+    # spellings outside ASCII that share a search skeleton with others ("???"), and text
+    # with the same skeleton that is no agency
+    ("据新华社报道，共同社 ??? 塔斯社。“¿¡”", [("新华社", "Xinhua"), ("共同社", "Kyodo"),
+                                        ("塔斯社", "TASS")]),
+    ("сообщает РИА Новости, а ТАСС…", [("РИА Новости", "RIA Novosti"), ("ТАСС", "TASS")]),
+    ("“Reuters” — ČTK, Agência Brasil", [("Reuters", "Reuters"), ("ČTK", "CTK"),
+                                        ("Agência Brasil", "Agência Brasil")]),
+    # a guard cue must end the 40 characters before a guarded alias and begin a word
+    ("x" * 60 + " according to AP", [("AP", "AP")]),
+    ("x" * 60 + " according to" + " " * 26 + "AP", []),
+    ("x" * 60 + " staccording to AP", []),
+    ("according to\n\nAP", [("AP", "AP")]),
+    ("x" * 22 + " state   \nAP ate.", [("AP", "AP")]),  # "$" matches before a last newline
+    ("x" * 22 + " state    \nAP ate.", []),
+]
+
+
+@pytest.mark.parametrize("text,expected", FIND_MORE)
+def test_find_all_more(text: str, expected: list[tuple[str, str]]) -> None:
+    found = default_registry().find_all(text)
+    assert [(text[s:e], a.name) for s, e, a in found] == expected
+
+
+@pytest.mark.parametrize("text", [text for text, _ in FIND + FIND_MORE] + [
+    "PHOTO: AFP / Jane Doe — Photos by Reuters/Foto image CREDIT: “Image” ///",
+    "ФОТО/新华社/Photo", ""])
+def test_find_all_marked_is_find_all_and_the_markers(text: str) -> None:
+    markers = ("/", "photo", "Photo", "PHOTO", "Image", "CREDIT", "新华", "ФОТО")
+    registry = default_registry()
+    found, marks = registry.find_all_marked(text, markers)
+    assert found == registry.find_all(text)
+    assert marks == sorted(at for marker in markers for at in range(len(text))
+                           if text.startswith(marker, at))
+
+
 def test_spelled_is_exact() -> None:
     registry = default_registry()
     assert registry.spelled("REUTERS").name == "Reuters"

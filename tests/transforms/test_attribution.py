@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.agencies import default_registry
-from transforms.attribution import Attribution, Contributor, find_attribution
+from transforms.attribution import Attribution, Contributor, Finding, _finding, find_attribution
 from transforms.clean import Removed, clean_text
 from transforms.dateline import Dateline, find_dateline, strip_dateline
 
@@ -314,3 +315,39 @@ def test_findings_always_point_at_agency_spellings(text: str, items: list) -> No
     _assert_findings_point_at_agencies(result, text, removed)
     assert set(result.credit) | set(result.cited) | set(result.photo) == {
         f.agency for f in result.findings}
+
+
+# --- line shapes: the rules read a story's first and last lines -------------------------------
+
+LINE_SHAPES = [
+    # (text, head, expected credit, expected photo)
+    ("", 0, (), ()),
+    (" \n\t\n  ", 0, (), ()),
+    ("REUTERS", 0, ("Reuters",), ()),
+    (f"\n \n{BODY}\n\n \t\n-- BERNAMA\n \n", 0, ("Bernama",), ()),
+    (f"By Jane Doe, AP\n\n{BODY}\n\n(Reporting by Reuters)", 0, ("AP", "Reuters"), ()),
+    # the dateline's paragraph (head) is past the last line: every line is a head line
+    (f"Heatwave grips Europe (AFP)\n\n{BODY}", 5, (), ("AFP",)),
+    (f"Heatwave grips Europe (AFP)\n\n{BODY}", 0, (), ()),
+    # a slashed credit far from a long paragraph's end is no caption
+    (f"Jane Doe/AP {BODY * 4}", 0, (), ()),
+    (f"{BODY * 4} Jane Doe/AP", 0, (), ("AP",)),
+]
+
+
+@pytest.mark.parametrize("text,head,credit,photo", LINE_SHAPES)
+def test_line_shapes(text: str, head: int, credit: tuple[str, ...],
+                     photo: tuple[str, ...]) -> None:
+    dateline = Dateline(raw="LONDON", paragraph=head, start=0, end=0, places=(), date_raw=None,
+                        date_iso=None, agencies=()) if head else None
+    result = find_attribution(text, (), dateline)
+    assert (result.credit, result.photo) == (credit, photo)
+    _assert_findings_point_at_agencies(result, text)
+
+
+def test_findings_made_fast_are_findings() -> None:
+    values = {"agency": "AP", "role": "photo", "rule": "photo_credit", "field": "removed",
+              "index": 2, "start": 3, "end": 5, "photographer": "Jane Doe"}
+    assert set(values) == {f.name for f in fields(Finding)}
+    made = _finding(*values.values())
+    assert made == Finding(**values) and hash(made) == hash(Finding(**values))

@@ -102,3 +102,13 @@ def test_published_at_of_the_raw_record_resolves_the_dateline_year():
            "published_at": "2024-01-01T00:20:00Z"}
     record = enrich_record(raw, pipeline_version="0.1.0", processed_at=PUBLISHED)
     assert record["dateline"]["date"] == {"raw": "Dec 31", "iso": "2023-12-31"}
+
+
+def test_finish_names_the_step_that_was_not_run():
+    with pytest.raises(ExtractionError) as info:
+        finish(dateline_step(clean_step(start(SEED_RAW))), pipeline_version="0.1.0",
+               processed_at="2023-10-17T09:30:00Z")
+    assert info.value.stage == "extraction" and "run attribution_step()" in str(info.value)
+    with pytest.raises(ExtractionError) as info:
+        finish({}, pipeline_version="0.1.0", processed_at="2023-10-17T09:30:00Z")
+    assert info.value.stage == "finish" and "run start()" in str(info.value)
