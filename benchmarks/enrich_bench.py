@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import orjson
 from kafka import TopicPartition
 
+from benchmarks.kafkaio_bench import bare_copy  # the same baseline in both benchmarks
 from pipeline import __version__
 from pipeline.broker import EmbeddedBroker
 from pipeline.kafka_clients import ensure_topics, make_consumer, make_producer
@@ -71,26 +72,6 @@ def topic_size(bootstrap: str, topic: str) -> int:
         return sum(end_offsets(consumer, partitions).values())
     finally:
         consumer.close()
-
-
-def bare_copy(bootstrap: str, source: str, target: str, count: int) -> float:
-    consumer = make_consumer(bootstrap, max_poll_records=500)
-    producer = make_producer(bootstrap)
-    partitions = [TopicPartition(source, p) for p in sorted(consumer.partitions_for_topic(source))]
-    start = time.perf_counter()
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    seen = 0
-    while seen < count:
-        for batch in consumer.poll(timeout_ms=500).values():
-            for record in batch:
-                producer.send(target, key=record.key, value=record.value, headers=record.headers)
-            seen += len(batch)
-        producer.flush()
-    elapsed = time.perf_counter() - start
-    consumer.close()
-    producer.close()
-    return elapsed
 
 
 def transforms_alone(count: int) -> float:
