@@ -34,8 +34,9 @@ from __future__ import annotations
 import html as _html
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import ftfy
@@ -70,12 +71,22 @@ def clean_html(html: str) -> Cleaned:
         return clean_text(html)  # entities are decoded per paragraph there too
     # Work on UTF-8 bytes: lexbor parses them as they are, and a few quick scans of them
     # (tags present, class names) decide which tree steps this document needs at all.
+    if _PARA in html:  # our paragraph mark, an invisible control character: dropped anyway
+        html = html.replace(_PARA, "")
+    if not html.isascii():
+        if _IMAGE in html or _SLOT in html:  # keep our two markers out of the input (icons)
+            html = html.replace(_IMAGE, "").replace(_SLOT, "")
+        if "\u2029" in html:  # PARAGRAPH SEPARATOR: a paragraph break
+            html = html.replace("\u2029", _PARA)
     raw = html.encode("utf-8", "replace")
-    if b"\xee" in raw:  # U+E000..U+EFFF: keep our two markers out of the input (icon fonts)
-        raw = raw.replace(_IMAGE_B, b"").replace(_SLOT_B, b"")
-    tags = {t.lower() for t in _TAG_PRESENT.findall(raw)}
-    classes = b" ".join(_CLASS_ATTR.findall(raw))  # every class name, to look for hints in
-    marked, n_blocks = _BLOCK_TAG.subn(_PARA_B + b"<", raw)
+    tags = set(_STEP_TAG.findall(raw))
+    block_tag = _BLOCK_TAG
+    if b"" in tags:  # a tag name with a capital
+        tags = {t.lower() for t in _STEP_TAG_ANY_CASE.findall(raw)}
+        block_tag = _BLOCK_TAG_ANY_CASE
+    marked, n_blocks = block_tag.subn(_PARA_B + b"<", raw)
+    # every class name, to look for hints in
+    classes = b" ".join(_CLASS_ATTR.findall(raw)) if b"class=" in raw else b""
     if b"img" in tags:
         marked = _IMG_TAG.sub(_PARA_B + _IMAGE_B + _PARA_B, marked)
     tree = LexborHTMLParser(marked)
@@ -95,25 +106,30 @@ def clean_html(html: str) -> Cleaned:
         _replace_with_slots(tree, _EMBED_SELECTOR, "embed", slots)
     if b"figure" in tags or b"figcaption" in tags or b"caption" in classes:
         _replace_with_slots(tree, _CAPTION_SELECTOR, "caption", slots)
-    root = tree.body if tree.body is not None else tree.root
+    root = tree.body
+    if root is None:
+        root = tree.root
     text = root.text() if root is not None else ""
     # Without any block element the feed put plain text in an HTML field: read it by lines.
-    return _finish(*_prepare(text, raw), slots, _html_pieces if n_blocks else _text_pieces)
+    return _finish(_paragraphs(text, _split_blocks if n_blocks else _split_lines, raw), slots)
 
 
 def clean_text(text: str) -> Cleaned:
     """Clean a story given as plain text: one paragraph per line (or per blank-line block)."""
     if _IMAGE in text or _SLOT in text:  # our markers: never taken from the input
         text = text.replace(_IMAGE, "").replace(_SLOT, "")
-    return _finish(*_prepare(text, None), [], _text_pieces)
+    return _finish(_paragraphs(text, _text_pieces, None), [])
 
 
 # ---------------------------------------------------------------------------------------
 # Character-level normalisation
 
-_PARA = "\u2029"  # paragraph separator: where block elements were
+# Marks put into the text; the input's own are dropped first. The paragraph mark is ASCII, so
+# a story in ASCII stays a one-byte-per-character string through every step.
+_PARA = "\x01"  # where block elements (and <br>, table rows) were
 _IMAGE = "\ue000"  # an <img> stood here (a caption never reaches back across it)
 _SLOT = "\ue001"  # followed by digits: the removals of an embed/figure, in place
+_MARKS = (_IMAGE, _SLOT)  # the first character of a paragraph that is only a mark
 
 # Control characters that are not whitespace, soft hyphen, zero-width space, word joiner, BOM.
 _INVISIBLE = re.compile("[\x00-\x08\x0e-\x1b\x7f\u00ad\u200b\u2060\ufeff]")
@@ -137,6 +153,81 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
+# Characters that need no look: printable, never changed by NFC nor part of a composition
+# (no combining marks): Latin, Greek, Cyrillic, Hebrew and Arabic letters, punctuation and
+# symbols, CJK, kana, Hangul, fullwidth forms; and our two marks, each a paragraph of its own
+# that normalising leaves as it is. Text of nothing else in single-spaced stripped
+# paragraphs is normalised already. (tests/transforms/test_clean.py checks the ranges.)
+PLAIN_RANGES = (
+    (0x20, 0x7e), (0xa1, 0xac), (0xae, 0x2ff), (0x386, 0x386), (0x388, 0x38a), (0x38c, 0x38c),
+    (0x38e, 0x3a1), (0x3a3, 0x3ff), (0x400, 0x482), (0x48a, 0x52f), (0x5d0, 0x5ea),
+    (0x621, 0x64a), (0x660, 0x66f), (0x671, 0x6d3), (0x2010, 0x2027), (0x2030, 0x205e),
+    (0x20a0, 0x20c0), (0x2100, 0x2125), (0x2127, 0x2129), (0x212c, 0x218b), (0x2190, 0x2328),
+    (0x232b, 0x23ff), (0x2460, 0x27bf), (0x3001, 0x3029), (0x3030, 0x303f), (0x3041, 0x3096),
+    (0x309b, 0x30ff), (0x3400, 0x9fff), (0xac00, 0xd7a3), (0xe000, 0xe001), (0xff01, 0xff5e),
+)
+
+
+def _byte_class(values: Iterable[int]) -> str:
+    """A regex class for these byte values, as ranges."""
+    out, run = [], []
+    for v in sorted(values):
+        if run and v != run[-1] + 1:
+            out.append(run)
+            run = []
+        run.append(v)
+    out.append(run)
+    return "[" + "".join(f"\\x{r[0]:02x}" + (f"-\\x{r[-1]:02x}" if len(r) > 1 else "")
+                         for r in out) + "]"
+
+
+def _utf8_checks(ranges: tuple[tuple[int, int], ...]) -> tuple[bytes, bytes, dict[int, re.Pattern]]:
+    """What tells, in a text's UTF-8, that it has characters outside ``ranges``: the bytes
+    that need no look (ours, the ASCII in the ranges, continuation bytes, the lead bytes all
+    of whose characters are in the ranges); the lead bytes some of whose characters are,
+    each with a regex finding one of the others. Any other byte is a character outside."""
+    tails: dict[int, set[bytes]] = {}
+    for first, last in ranges:
+        for cp in range(max(first, 0x80), last + 1):
+            data = chr(cp).encode()
+            tails.setdefault(data[0], set()).add(data[1:])
+    plain = {0x01, *(b for first, last in ranges for b in range(first, min(last, 0x7f) + 1)),
+             *range(0x80, 0xc0)}
+    mixed: dict[int, re.Pattern] = {}
+    for lead, allowed in tails.items():
+        if len(allowed) == (64 if lead < 0xe0 else 4096):
+            plain.add(lead)
+            continue
+        if lead < 0xe0:
+            ok = _byte_class(t[0] for t in allowed)
+        else:
+            by_second: dict[int, set[int]] = {}
+            for t in allowed:
+                by_second.setdefault(t[0], set()).add(t[1])
+            whole = [b for b, thirds in by_second.items() if len(thirds) == 64]
+            ok = "|".join([*([_byte_class(whole) + "[\\x80-\\xbf]"] if whole else []),
+                           *(f"\\x{b:02x}" + _byte_class(thirds)
+                             for b, thirds in sorted(by_second.items()) if len(thirds) < 64)])
+        mixed[lead] = re.compile(f"\\x{lead:02x}(?!{ok})".encode())
+    return bytes(plain), bytes(mixed), mixed
+
+
+_PLAIN_BYTES, _MIXED_LEADS, _NOT_PLAIN_AFTER = _utf8_checks(PLAIN_RANGES)
+
+
+def _is_plain(data: bytes) -> bool:
+    """Whether this UTF-8 text holds only PLAIN_RANGES characters and _PARA, and no double
+    space: a few passes in C, far cheaper than str.isprintable() and an NFC check."""
+    odd = data.translate(None, _PLAIN_BYTES)
+    if odd and (odd.translate(None, _MIXED_LEADS)  # a control character or another script
+                or any(_NOT_PLAIN_AFTER[lead].search(data) for lead in set(odd))):
+        return False
+    return _DOUBLE_SPACE.search(data) is None
+
+
+_DOUBLE_SPACE = re.compile(b"  ")
+
+
 def _prepare(text: str, utf8: bytes | None) -> tuple[str, bool, bool]:
     """NFC for the whole text, and the gates for the per-paragraph repairs: whether entities
     are left to decode, whether mojibake is there to fix (looked for in ``utf8``, the
@@ -147,7 +238,9 @@ def _prepare(text: str, utf8: bytes | None) -> tuple[str, bool, bool]:
         return text, entities, False
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    mojibake = _MOJIBAKE_UTF8.search(utf8 if utf8 is not None else text.encode()) is not None
+    if utf8 is None:
+        utf8 = text.encode("utf-8", "surrogatepass")
+    mojibake = b"\xc3" in utf8 and _MOJIBAKE_UTF8.search(utf8) is not None
     return text, entities, mojibake
 
 
@@ -166,9 +259,11 @@ def _normalise_space(piece: str) -> str:
 
 
 def _repair(p: str, entities: bool, mojibake: bool) -> str:
-    """One whitespace-normalised paragraph: leftover entities decoded, mojibake repaired."""
+    """One whitespace-normalised paragraph: leftover entities decoded, mojibake repaired.
+
+    May return "": a paragraph that was only "&amp;nbsp;" or "&amp;#8203;"."""
     if entities and "&" in p and _ENTITY.search(p):
-        p = " ".join(_html.unescape(p).split())
+        p = _normalise_space(_html.unescape(p))
         if not p.isascii():
             p = unicodedata.normalize("NFC", p)
     if mojibake and _MOJIBAKE.search(p):
@@ -195,10 +290,6 @@ def _text_pieces(text: str) -> list[str]:
     return pieces
 
 
-def _html_pieces(text: str) -> list[str]:
-    return text.split(_PARA)
-
-
 def _looks_wrapped(block: list[str]) -> bool:
     """Lines of one paragraph broken at a fixed width (not separate short paragraphs)."""
     if len(block) < 2:
@@ -214,6 +305,53 @@ def _looks_wrapped(block: list[str]) -> bool:
 
 
 # ---------------------------------------------------------------------------------------
+# Regexes for many words at once
+
+
+def _trie(words: list[tuple[str, str]], *, caseless: bool) -> str:
+    """An alternation of (word, suffix) pairs as a trie on the words: at each character the
+    engine follows the one branch for it instead of trying every word. A word with no
+    suffix also stands for every longer word it begins.
+
+    Words are matched in lower case, or in any case if ``caseless``. The engine passes over
+    an alternative that opens with a literal other than the next character at almost no
+    cost, but tries every one opening with a case-insensitive literal; so the first
+    character becomes two literal branches ("T...|t..."), later ones classes ("[hH]"). In
+    phrases a space matches any run of whitespace and ' matches ’, as in the phrase rules."""
+    root: dict = {}
+    for word, suffix in words:
+        node = root
+        for ch in word.strip().lower():
+            node = node.setdefault(ch, {})
+        node.setdefault("", set()).add(suffix)
+
+    def char(ch: str) -> str:
+        if ch == " ":
+            return r"\s+"
+        if ch == "'":
+            return "['’]"
+        if not caseless or ch.lower() == ch.upper():
+            return re.escape(ch)
+        return f"[{ch}{ch.upper()}]" if ch.isascii() else f"(?i:{re.escape(ch)})"
+
+    def branch(node: dict, first: bool = False) -> str:
+        ends = node.get("", set())
+        if "" in ends:
+            return ""
+        alts = sorted(ends)
+        for ch, child in sorted(node.items()):
+            if ch:
+                rest = branch(child)
+                if first and caseless and ch.isascii() and ch.isalpha():
+                    alts += [ch.upper() + rest, ch + rest]
+                else:
+                    alts.append(char(ch) + rest)
+        return alts[0] if len(alts) == 1 else f"(?:{'|'.join(alts)})"
+
+    return branch(root, first=True)
+
+
+# ---------------------------------------------------------------------------------------
 # HTML structure
 
 # Paragraph breaks go in as text before every block-level tag (and <br>), before parsing:
@@ -221,33 +359,36 @@ def _looks_wrapped(block: list[str]) -> bool:
 # moved out of it by the parser, so tables get theirs from the tree (rows, cells) instead.
 _PARA_B = _PARA.encode()
 _IMAGE_B = _IMAGE.encode()
-_SLOT_B = _SLOT.encode()
-_BLOCK_TAG = re.compile(
-    rb"<(?=/?(?:p|div|h[1-6]|li|ul|ol|dl|dt|dd|blockquote|pre|section|article|header|footer"
-    rb"|main|aside|nav|figure|figcaption|address|details|summary|hgroup|center|fieldset"
-    rb"|legend|dialog|table|caption|br|hr)\b)",
-    re.IGNORECASE,
-)
+_BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt",
+               "dd", "blockquote", "pre", "section", "article", "header", "footer", "main",
+               "aside", "nav", "figure", "figcaption", "address", "details", "summary",
+               "hgroup", "center", "fieldset", "legend", "dialog", "table", "caption", "br",
+               "hr")
+
+
+def _block_tag_regex(flags: int = 0) -> re.Pattern[bytes]:
+    """"<" before a block tag, but for an end tag right before another block tag (spaces
+    between): the break there is the next tag's, and fewer marks make fewer pieces."""
+    names = _trie([(t, r"\b") for t in _BLOCK_TAGS], caseless=False).encode()
+    return re.compile(rb"<(?=/?" + names + rb")(?!/" + names + rb"\s*>\s*</?" + names + rb")",
+                      flags)
+
+
+_BLOCK_TAG = _block_tag_regex()
+_BLOCK_TAG_ANY_CASE = _block_tag_regex(re.IGNORECASE)
 _IMG_TAG = re.compile(rb"<img\b[^>]*>", re.IGNORECASE)
 _JUNK_TAGS = ("head", "script", "style", "noscript", "template", "iframe", "form", "nav",
               "aside", "footer", "button", "svg", "object", "embed", "video", "audio",
               "canvas", "select", "textarea", "dialog", "noembed", "noframes")
 
 
-def _by_first_letter(names: tuple[str, ...]) -> str:
-    """An alternation grouped by first letter ("s(?:cript|tyle)|..."): at each "<" the regex
-    engine then rejects "p", "a", "span"... after one comparison instead of one per name."""
-    groups: dict[str, list[str]] = {}
-    for name in sorted(names, key=len, reverse=True):
-        groups.setdefault(name[0], []).append(re.escape(name[1:]))
-    return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in sorted(groups.items()))
-
-
-_TAG_PRESENT = re.compile(
-    rb"<(" + _by_first_letter((*_JUNK_TAGS, "figure", "figcaption", "table", "img",
-                                "blockquote")).encode() + rb")\b",
-    re.IGNORECASE,
-)
+# The tags whose presence decides which tree steps run. Tag names are matched as written in
+# lower case, the fastest; the same pass finds any tag name with a capital ("<P>", "</Div>"),
+# and such a document is scanned again ignoring case.
+_STEP_TAGS = (*_JUNK_TAGS, "figure", "figcaption", "table", "img", "blockquote")
+_STEP_TAGS_TRIE = _trie([(t, r"\b") for t in _STEP_TAGS], caseless=False).encode()
+_STEP_TAG = re.compile(rb"<(?:(" + _STEP_TAGS_TRIE + rb")|/?[a-z0-9]*+[A-Z])")
+_STEP_TAG_ANY_CASE = re.compile(rb"<(" + _STEP_TAGS_TRIE + rb")", re.IGNORECASE)
 _CLASS_ATTR = re.compile(rb"class=[\"']([^\"']*)")
 _HIDDEN_HINTS = (b"hidden", b"sr-only", b"screen-reader")  # looked for in class names
 _HIDDEN_SELECTOR = ".sr-only, .visually-hidden, .visuallyhidden, .screen-reader-text"
@@ -529,6 +670,71 @@ _SHAPE_MAX = 300  # no shape rule (credit, copyright, byline, date) matches anyt
 _CAPTION_LABEL = re.compile(r"(?i:image caption|photo caption|caption)\s*[,:]\s*\S")  # BBC
 _CAPTION_KEYS = {"image", "photo", "caption"}
 _SPLIT_CAPTION_MAX = 400
+_COPYRIGHT_KEYS = {"copyright", "c", "all"}
+_DATE_MAX = 60  # a byline's date line ("Oct 17, 2023 10:20 IST") is no longer
+
+
+# ---------------------------------------------------------------------------------------
+# Candidates: the paragraphs a rule may take, all found by one regex
+
+
+def _rule_openings() -> list[tuple[str, str]]:
+    """How a paragraph that a phrase rule or an anchored shape takes must open, as (literal,
+    what must follow it) pairs. Only necessary conditions: the rules decide."""
+    sep = re.escape(_PARA)
+    pairs: list[tuple[str, str]] = []
+    for kind in _RULE_ORDER:
+        spec = _DATA["kinds"][kind]
+        pairs += [(p, "") for p in spec.get("openers", ())]
+        pairs += [(p, rf"\s*(?:[:|»>]|{sep})") for p in spec.get("labels", ())]
+        pairs += [(p, rf"\s*[.!?:]?\s*[)\]]?\s*{sep}") for p in spec.get("lines", ())]
+        pairs += [(p, r"[\s|,·•/]") for p in spec.get("tokens", ())]
+    pairs += [(p, r"\s*[,:]") for p in ("image caption", "photo caption", "caption")]
+    pairs += [(f"{verb} by".strip(), r"[\s:]")
+              for verb in ("", "written", "edited", "reported", "compiled", "posted")]
+    pairs += [(f"{when} {what}".strip(), "") for when in ("", "last", "first")
+              for what in ("updated", "published", "posted", "modified")]
+    return pairs
+
+
+# A paragraph no rule can take is text, and most are. The others (candidates) open with a
+# bracket (a note) or the way a phrase rule or an anchored shape needs (_rule_openings), or
+# with the first word of a copyright line ("... All rights reserved") or of a photo credit
+# ("Photo: jane doe"); or they end like no sentence does (closers, credits after captions,
+# bylines with an agency); or they are short and have no space or a last word that is not in
+# lower case or is a photo word (photo credits), or open like a date (a byline's date line);
+# or they hold "@" or "|" (tweets, bylines); or they follow a byline or share line.
+_SKIP = "[ (\\[{*•·»>|–—-]*+"  # what _first_key skips (no key opens with it)
+_WORD_END = r"(?!\w)"
+_OPENING_PATTERN = _SKIP + _trie(
+    [*_rule_openings(), *((key, _WORD_END) for key in (*_COPYRIGHT_KEYS, *_PHOTO_WORD_KEYS))],
+    caseless=True)
+_DATE_WORDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr",
+               "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DATE_START = _trie([(word, "") for word in _DATE_WORDS], caseless=True)
+
+
+def _after(credit: str) -> str:
+    """The tests on the paragraph after a _PARA; a match of the last one, a short paragraph
+    whose last word is not in lower case or is a photo word, sets the group ``credit``."""
+    return (rf"(?=[(\[]|{_OPENING_PATTERN}|(?=[^\x01]{{0,{_CREDIT_MAX}}}+\x01)(?:"
+            r"[^ \x01]*+\x01"  # one word
+            rf"|(?=[^\x01]{{0,{_DATE_MAX}}}+\x01)(?:\d|{_DATE_START})"
+            r"|(?>[^\x01]* )(?:(?-i:[^a-z])|(?i:photos?|pics?|images?|picture)[.)\]]*\x01)"
+            f"(?P<{credit}>)))")
+
+
+# All tests at once, over the paragraphs joined by _PARA (one in front, one after), at each
+# _PARA: for the paragraph before it, whether it ends like no sentence ("end"); for the one
+# after it, the others.
+_CANDIDATES_PATTERN = (r"\x01(?:(?<=[^.?;,\"'”’…\x01]\x01)(?P<end>)(?P<too>"
+                       + _after("credit_too") + ")?|" + _after("credit") + ")")
+assert _PARA == "\x01"  # as _CANDIDATES_PATTERN has it
+# The only characters besides ASCII letters that match one when case is ignored, as the rules
+# do: in a text with one of them the candidates are looked for ignoring case too.
+_FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"  # İ ı ſ K
+_CANDIDATES = re.compile(_CANDIDATES_PATTERN)
+_CANDIDATES_ANY_CASE = re.compile(_CANDIDATES_PATTERN, re.IGNORECASE)
 
 
 def _kind_of(p: str) -> str | None:
@@ -553,7 +759,7 @@ def _kind_of(p: str) -> str | None:
         return "photo_credit"
     if key in _CAPTION_KEYS and _CAPTION_LABEL.match(p):
         return "caption"
-    if key in ("copyright", "c", "all") and _COPYRIGHT.match(p):
+    if key in _COPYRIGHT_KEYS and _COPYRIGHT.match(p):
         return "copyright"
     if n > _BYLINE_MAX:
         return None
@@ -565,7 +771,7 @@ def _kind_of(p: str) -> str | None:
         return "byline"
     if key in _STAMP_KEYS and _STAMP.match(p):
         return "byline"  # the date line of a byline block
-    if n <= 60 and (key in _DATE_KEYS or key.isdigit()):
+    if n <= _DATE_MAX and (key in _DATE_KEYS or key.isdigit()):
         if _DATE_LINE.match(p):
             return "byline"
         if _READ_TIME.match(p):
@@ -641,6 +847,7 @@ def _classify(p: str) -> list[tuple[str, str]] | None:
 # Item kinds that are not removals: kept text, where an image stood, a line that is only a
 # photo credit (resolved once the whole story is seen).
 _TEXT = "text"
+_CONTINUED = ("byline", "share")  # kinds the next paragraph may continue
 _BARRIER = "image"
 _CREDIT_LINE = "credit line"
 
@@ -663,43 +870,111 @@ def _resolve_credit_lines(items: list[tuple[str, str]]) -> None:
             items[i - 1] = ("caption", items[i - 1][1])
 
 
-def _finish(text: str, entities: bool, mojibake: bool, slots: list[list[tuple[str, str]]],
-            split: Callable[[str], list[str]]) -> Cleaned:
-    """Split into paragraph candidates, normalise and classify them; build the result."""
-    items: list[tuple[str, str]] = []
-    repair = entities or mojibake
-    for piece in split(text):
-        if not piece or piece.isspace():
-            continue
-        p = _normalise_space(piece)
-        if not p:
-            continue
-        if repair:
-            p = _repair(p, entities, mojibake)
-        if p[0] == _SLOT:
-            items.extend(slots[int(p[1:])])
-            continue
-        if p == _IMAGE:
-            items.append((_BARRIER, ""))
-            continue
-        if len(p) <= 12 and not any(map(str.isalnum, p)):
-            continue  # a separator such as "___" or "* * *"
-        if items and items[-1][0] == "byline" and _AFFILIATION.match(p):
-            items.append(("byline", p))  # "By JANE DOE<br>Associated Press"
-            continue
-        if items and items[-1][0] == "share" and _SHARE_TOKENS.match(p):
-            items.append(("share", p))  # "Share this:" then a list of networks
-            continue
-        found = _classify(p)
-        if found is None:
-            items.append((_TEXT, p))
-        elif found == [("photo_credit", p)]:
-            items.append((_CREDIT_LINE, p))
+def _paragraphs(text: str, split: Callable[[str], list[str]], utf8: bytes | None) -> list[str]:
+    """The text's paragraphs (``split`` gives the candidates), NFC, whitespace-normalised,
+    repaired; ``utf8`` is the source as UTF-8 when at hand (see _prepare).
+
+    Most texts need no more than their pieces stripped, which _is_plain tells for all of them
+    at once; the others take the full way, piece by piece."""
+    paras = list(filter(None, map(str.strip, split(text))))
+    joined = _PARA.join(paras)
+    data = joined.encode("utf-8", "surrogatepass")
+    if _is_plain(data):
+        entities = "&" in joined and _ENTITY.search(joined) is not None
+        mojibake = b"\xc3" in data and _MOJIBAKE_UTF8.search(data) is not None
+    else:
+        text, entities, mojibake = _prepare(text, utf8)
+        paras = [p for p in map(_normalise_space, split(text)) if p]
+    if entities or mojibake:
+        paras = [p for p in (_repair(p, entities, mojibake) for p in paras) if p]
+    return paras
+
+
+def _split_blocks(text: str) -> list[str]:
+    return text.split(_PARA)
+
+
+def _split_lines(text: str) -> list[str]:
+    return _text_pieces(text.replace(_PARA, "\n"))
+
+
+def _take(p: str, items: list[tuple[str, str]], slots: list[list[tuple[str, str]]]) -> bool:
+    """Add one candidate paragraph to ``items`` as what it is; True if it is a line that is
+    only a photo credit (resolved once the whole story is seen)."""
+    if p[0] == _SLOT:
+        items.extend(slots[int(p[1:])])
+    elif p == _IMAGE:
+        items.append((_BARRIER, ""))
+    elif len(p) <= 12 and not any(map(str.isalnum, p)):
+        pass  # a separator such as "___" or "* * *"
+    elif items and items[-1][0] == "byline" and _AFFILIATION.match(p):
+        items.append(("byline", p))  # "By JANE DOE<br>Associated Press"
+    elif items and items[-1][0] == "share" and _SHARE_TOKENS.match(p):
+        items.append(("share", p))  # "Share this:" then a list of networks
+    elif (found := _classify(p)) is None:
+        items.append((_TEXT, p))
+    elif found == [("photo_credit", p)]:
+        items.append((_CREDIT_LINE, p))
+        return True
+    else:
+        items.extend(found)
+    return False
+
+
+def _finish(paras: list[str], slots: list[list[tuple[str, str]]]) -> Cleaned:
+    """Classify the paragraphs and build the result.
+
+    Only candidates (see _OPENING_PATTERN) go through the rules; the paragraphs between
+    them are text as they are."""
+    if not paras:
+        return Cleaned(paragraphs=(), removed=())
+    joined = f"{_PARA}{_PARA.join(paras)}{_PARA}"
+    found = _CANDIDATES
+    if not joined.isascii() and any(ch in joined for ch in _FOLDS_TO_ASCII):
+        found = _CANDIDATES_ANY_CASE
+    # candidate paragraph -> whether only a photo credit can take it: a short paragraph that
+    # ends like a sentence and was found by nothing but its last word (see _after)
+    found_by: dict[int, bool] = {}
+    index = at = 0
+    for m in found.finditer(joined):
+        index += joined.count(_PARA, at, m.start())  # the paragraph after this _PARA
+        at = m.start()
+        if m.group("end") is None:
+            found_by[index] = m.group("credit") is not None
         else:
-            items.extend(found)
-    _resolve_credit_lines(items)
+            found_by[index - 1] = False
+            if m.group("too") is not None:
+                found_by[index] = m.group("credit_too") is not None
+    if "@" in joined or "|" in joined:
+        found_by.update((i, False) for i, p in enumerate(paras) if "@" in p or "|" in p)
+        found_by = dict(sorted(found_by.items()))
+    if not found_by:
+        return Cleaned(paragraphs=tuple(paras), removed=())
+    items: list[tuple[str, str]] = []
+    done = 0  # paragraphs[:done] are in items
+    credit_lines = False
+    for i, credit_only in found_by.items():
+        if i < done:  # taken already, after a byline
+            continue
+        items += zip(repeat(_TEXT), paras[done:i])
+        p = paras[i]
+        if credit_only and len(p) > 12 and not (items and items[-1][0] in _CONTINUED):
+            if _is_photo_credit(p):  # what _take would find, the other rules aside
+                items.append((_CREDIT_LINE, p))
+                credit_lines = True
+            else:
+                items.append((_TEXT, p))
+        else:
+            credit_lines |= _take(p, items, slots)
+        done = i + 1
+        while done < len(paras) and items and items[-1][0] in _CONTINUED:
+            credit_lines |= _take(paras[done], items, slots)
+            done += 1
+    items += zip(repeat(_TEXT), paras[done:])
+    if credit_lines:
+        _resolve_credit_lines(items)
     return Cleaned(
-        paragraphs=tuple(part for kind, part in items if kind is _TEXT),
-        removed=tuple(Removed(kind, part) for kind, part in items
-                      if kind is not _TEXT and kind is not _BARRIER),
+        paragraphs=tuple([part for kind, part in items if kind is _TEXT]),
+        removed=tuple([Removed(kind, part) for kind, part in items
+                       if kind is not _TEXT and kind is not _BARRIER]),
     )
