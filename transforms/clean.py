@@ -24,9 +24,13 @@ each removal recorded with its kind (``KINDS``):
   story's last paragraph a bare ``WAM/Name/Name`` is a sign-off and stays.
 
 The headline line, the dateline, the sign-off (``... REUTERS``) and ``Reporting by ...;
-Editing by ...`` stay in the text. Costs per story: one lexbor parse, a few C-level passes
-(tag scan, paragraph marks, text), and per paragraph a first-word lookup plus anchored
-regexes only where a rule can apply.
+Editing by ...`` stay in the text.
+
+Costs per story, kept to whole-text passes in C: one lexbor parse, two regex passes over
+the source (tags present, paragraph marks), one over the text for the candidates a rule
+may take, and a few byte-level checks that tell when the stripped paragraphs are already
+normalised (see _is_plain). Python looks only at the few candidates; the paragraphs between
+them are text as they are. Where a shortcut does not apply, the full way gives the same.
 """
 
 from __future__ import annotations
@@ -71,14 +75,14 @@ def clean_html(html: str) -> Cleaned:
         return clean_text(html)  # entities are decoded per paragraph there too
     # Work on UTF-8 bytes: lexbor parses them as they are, and a few quick scans of them
     # (tags present, class names) decide which tree steps this document needs at all.
-    if _PARA in html:  # our paragraph mark, an invisible control character: dropped anyway
-        html = html.replace(_PARA, "")
-    if not html.isascii():
-        if _IMAGE in html or _SLOT in html:  # keep our two markers out of the input (icons)
-            html = html.replace(_IMAGE, "").replace(_SLOT, "")
-        if "\u2029" in html:  # PARAGRAPH SEPARATOR: a paragraph break
-            html = html.replace("\u2029", _PARA)
+    # (A one-byte search is a memchr(); it rules out longer ones cheaply.)
     raw = html.encode("utf-8", "replace")
+    if _PARA_B in raw:  # the input's own is not taken for our mark (see _NOT_OURS)
+        raw = raw.replace(_PARA_B, _NOT_OURS.encode())
+    if b"\xee" in raw and (_IMAGE_B in raw or _SLOT_B in raw):  # keep our two markers out
+        raw = raw.replace(_IMAGE_B, b"").replace(_SLOT_B, b"")  # of the input (icon fonts)
+    if b"\xa9" in raw and _PARAGRAPH_SEPARATOR_B in raw:  # U+2029: a paragraph break too
+        raw = raw.replace(_PARAGRAPH_SEPARATOR_B, _PARA_B)
     tags = set(_STEP_TAG.findall(raw))
     block_tag = _BLOCK_TAG
     if b"" in tags:  # a tag name with a capital
@@ -111,14 +115,16 @@ def clean_html(html: str) -> Cleaned:
         root = tree.root
     text = root.text() if root is not None else ""
     # Without any block element the feed put plain text in an HTML field: read it by lines.
-    return _finish(_paragraphs(text, _split_blocks if n_blocks else _split_lines, raw), slots)
+    return _finish(*_paragraphs(text, _split_blocks if n_blocks else _split_lines, raw), slots)
 
 
 def clean_text(text: str) -> Cleaned:
     """Clean a story given as plain text: one paragraph per line (or per blank-line block)."""
+    if _PARA in text:  # the input's own is not taken for our mark (see _NOT_OURS)
+        text = text.replace(_PARA, _NOT_OURS)
     if _IMAGE in text or _SLOT in text:  # our markers: never taken from the input
         text = text.replace(_IMAGE, "").replace(_SLOT, "")
-    return _finish(_paragraphs(text, _text_pieces, None), [])
+    return _finish(*_paragraphs(text, _text_pieces, None), [])
 
 
 # ---------------------------------------------------------------------------------------
@@ -129,7 +135,9 @@ def clean_text(text: str) -> Cleaned:
 _PARA = "\x01"  # where block elements (and <br>, table rows) were
 _IMAGE = "\ue000"  # an <img> stood here (a caption never reaches back across it)
 _SLOT = "\ue001"  # followed by digits: the removals of an embed/figure, in place
-_MARKS = (_IMAGE, _SLOT)  # the first character of a paragraph that is only a mark
+# What an input's own _PARA becomes: another invisible control character, which normalising
+# drops as it would have dropped that one.
+_NOT_OURS = "\x02"
 
 # Control characters that are not whitespace, soft hyphen, zero-width space, word joiner, BOM.
 _INVISIBLE = re.compile("[\x00-\x08\x0e-\x1b\x7f\u00ad\u200b\u2060\ufeff]")
@@ -158,7 +166,7 @@ _FTFY = ftfy.TextFixerConfig(
 # symbols, CJK, kana, Hangul, fullwidth forms; and our two marks, each a paragraph of its own
 # that normalising leaves as it is. Text of nothing else in single-spaced stripped
 # paragraphs is normalised already. (tests/transforms/test_clean.py checks the ranges.)
-PLAIN_RANGES = (
+_PLAIN_RANGES = (
     (0x20, 0x7e), (0xa1, 0xac), (0xae, 0x2ff), (0x386, 0x386), (0x388, 0x38a), (0x38c, 0x38c),
     (0x38e, 0x3a1), (0x3a3, 0x3ff), (0x400, 0x482), (0x48a, 0x52f), (0x5d0, 0x5ea),
     (0x621, 0x64a), (0x660, 0x66f), (0x671, 0x6d3), (0x2010, 0x2027), (0x2030, 0x205e),
@@ -181,7 +189,8 @@ def _byte_class(values: Iterable[int]) -> str:
                          for r in out) + "]"
 
 
-def _utf8_checks(ranges: tuple[tuple[int, int], ...]) -> tuple[bytes, bytes, dict[int, re.Pattern]]:
+def _utf8_checks(
+        ranges: tuple[tuple[int, int], ...]) -> tuple[bytes, bytes, dict[int, re.Pattern]]:
     """What tells, in a text's UTF-8, that it has characters outside ``ranges``: the bytes
     that need no look (ours, the ASCII in the ranges, continuation bytes, the lead bytes all
     of whose characters are in the ranges); the lead bytes some of whose characters are,
@@ -212,11 +221,11 @@ def _utf8_checks(ranges: tuple[tuple[int, int], ...]) -> tuple[bytes, bytes, dic
     return bytes(plain), bytes(mixed), mixed
 
 
-_PLAIN_BYTES, _MIXED_LEADS, _NOT_PLAIN_AFTER = _utf8_checks(PLAIN_RANGES)
+_PLAIN_BYTES, _MIXED_LEADS, _NOT_PLAIN_AFTER = _utf8_checks(_PLAIN_RANGES)
 
 
 def _is_plain(data: bytes) -> bool:
-    """Whether this UTF-8 text holds only PLAIN_RANGES characters and _PARA, and no double
+    """Whether this UTF-8 text holds only _PLAIN_RANGES characters and _PARA, and no double
     space: a few passes in C, far cheaper than str.isprintable() and an NFC check."""
     odd = data.translate(None, _PLAIN_BYTES)
     if odd and (odd.translate(None, _MIXED_LEADS)  # a control character or another script
@@ -354,11 +363,13 @@ def _trie(words: list[tuple[str, str]], *, caseless: bool) -> str:
 # ---------------------------------------------------------------------------------------
 # HTML structure
 
-# Paragraph breaks go in as text before every block-level tag (and <br>), before parsing:
-# one C-level pass instead of a walk over the tree in Python. A break inside a table would be
+# Paragraph breaks go in as text before block-level tags (and <br>), before parsing: one
+# C-level pass instead of a walk over the tree in Python. A break inside a table would be
 # moved out of it by the parser, so tables get theirs from the tree (rows, cells) instead.
 _PARA_B = _PARA.encode()
 _IMAGE_B = _IMAGE.encode()
+_SLOT_B = _SLOT.encode()
+_PARAGRAPH_SEPARATOR_B = "\u2029".encode()
 _BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt",
                "dd", "blockquote", "pre", "section", "article", "header", "footer", "main",
                "aside", "nav", "figure", "figcaption", "address", "details", "summary",
@@ -870,9 +881,11 @@ def _resolve_credit_lines(items: list[tuple[str, str]]) -> None:
             items[i - 1] = ("caption", items[i - 1][1])
 
 
-def _paragraphs(text: str, split: Callable[[str], list[str]], utf8: bytes | None) -> list[str]:
+def _paragraphs(text: str, split: Callable[[str], list[str]],
+                utf8: bytes | None) -> tuple[list[str], bytes]:
     """The text's paragraphs (``split`` gives the candidates), NFC, whitespace-normalised,
-    repaired; ``utf8`` is the source as UTF-8 when at hand (see _prepare).
+    repaired, and them joined by _PARA in UTF-8; ``utf8`` is the source as UTF-8 when at
+    hand (see _prepare).
 
     Most texts need no more than their pieces stripped, which _is_plain tells for all of them
     at once; the others take the full way, piece by piece."""
@@ -880,14 +893,16 @@ def _paragraphs(text: str, split: Callable[[str], list[str]], utf8: bytes | None
     joined = _PARA.join(paras)
     data = joined.encode("utf-8", "surrogatepass")
     if _is_plain(data):
-        entities = "&" in joined and _ENTITY.search(joined) is not None
+        entities = b"&" in data and _ENTITY.search(joined) is not None
         mojibake = b"\xc3" in data and _MOJIBAKE_UTF8.search(data) is not None
+        if not (entities or mojibake):
+            return paras, data
     else:
         text, entities, mojibake = _prepare(text, utf8)
         paras = [p for p in map(_normalise_space, split(text)) if p]
     if entities or mojibake:
         paras = [p for p in (_repair(p, entities, mojibake) for p in paras) if p]
-    return paras
+    return paras, _PARA.join(paras).encode("utf-8", "surrogatepass")
 
 
 def _split_blocks(text: str) -> list[str]:
@@ -898,31 +913,29 @@ def _split_lines(text: str) -> list[str]:
     return _text_pieces(text.replace(_PARA, "\n"))
 
 
-def _take(p: str, items: list[tuple[str, str]], slots: list[list[tuple[str, str]]]) -> bool:
-    """Add one candidate paragraph to ``items`` as what it is; True if it is a line that is
-    only a photo credit (resolved once the whole story is seen)."""
+def _take(p: str, previous: str | None,
+          slots: list[list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    """What a candidate paragraph is, as (kind, text) items; ``previous`` is the kind of the
+    item before it. A line that is only a photo credit is one _CREDIT_LINE item."""
     if p[0] == _SLOT:
-        items.extend(slots[int(p[1:])])
-    elif p == _IMAGE:
-        items.append((_BARRIER, ""))
-    elif len(p) <= 12 and not any(map(str.isalnum, p)):
-        pass  # a separator such as "___" or "* * *"
-    elif items and items[-1][0] == "byline" and _AFFILIATION.match(p):
-        items.append(("byline", p))  # "By JANE DOE<br>Associated Press"
-    elif items and items[-1][0] == "share" and _SHARE_TOKENS.match(p):
-        items.append(("share", p))  # "Share this:" then a list of networks
-    elif (found := _classify(p)) is None:
-        items.append((_TEXT, p))
-    elif found == [("photo_credit", p)]:
-        items.append((_CREDIT_LINE, p))
-        return True
-    else:
-        items.extend(found)
-    return False
+        return slots[int(p[1:])]
+    if p == _IMAGE:
+        return [(_BARRIER, "")]
+    if len(p) <= 12 and not any(map(str.isalnum, p)):
+        return []  # a separator such as "___" or "* * *"
+    if previous == "byline" and _AFFILIATION.match(p):
+        return [("byline", p)]  # "By JANE DOE<br>Associated Press"
+    if previous == "share" and _SHARE_TOKENS.match(p):
+        return [("share", p)]  # "Share this:" then a list of networks
+    found = _classify(p)
+    if found is None:
+        return [(_TEXT, p)]
+    return [(_CREDIT_LINE, p)] if found == [("photo_credit", p)] else found
 
 
-def _finish(paras: list[str], slots: list[list[tuple[str, str]]]) -> Cleaned:
-    """Classify the paragraphs and build the result.
+def _finish(paras: list[str], data: bytes, slots: list[list[tuple[str, str]]]) -> Cleaned:
+    """Classify the paragraphs (``data``: them joined by _PARA in UTF-8) and build the
+    result.
 
     Only candidates (see _OPENING_PATTERN) go through the rules; the paragraphs between
     them are text as they are."""
@@ -930,7 +943,8 @@ def _finish(paras: list[str], slots: list[list[tuple[str, str]]]) -> Cleaned:
         return Cleaned(paragraphs=(), removed=())
     joined = f"{_PARA}{_PARA.join(paras)}{_PARA}"
     found = _CANDIDATES
-    if not joined.isascii() and any(ch in joined for ch in _FOLDS_TO_ASCII):
+    if ((b"\xc4" in data or b"\xc5" in data or b"\x84" in data)  # the UTF-8 of _FOLDS_TO_ASCII
+            and any(ch in joined for ch in _FOLDS_TO_ASCII)):
         found = _CANDIDATES_ANY_CASE
     # candidate paragraph -> whether only a photo credit can take it: a short paragraph that
     # ends like a sentence and was found by nothing but its last word (see _after)
@@ -945,34 +959,56 @@ def _finish(paras: list[str], slots: list[list[tuple[str, str]]]) -> Cleaned:
             found_by[index - 1] = False
             if m.group("too") is not None:
                 found_by[index] = m.group("credit_too") is not None
-    if "@" in joined or "|" in joined:
+    if b"@" in data or b"|" in data:
         found_by.update((i, False) for i, p in enumerate(paras) if "@" in p or "|" in p)
         found_by = dict(sorted(found_by.items()))
     if not found_by:
         return Cleaned(paragraphs=tuple(paras), removed=())
-    items: list[tuple[str, str]] = []
-    done = 0  # paragraphs[:done] are in items
+    # the candidates in order, each as (first, i, items): paragraphs[first:i] are text
+    # as they are, then paragraph i is items
+    taken: list[tuple[int, int, list[tuple[str, str]]]] = []
+    previous: str | None = None  # the kind of the last item so far
+    done = 0  # paragraphs[:done] are taken
     credit_lines = False
     for i, credit_only in found_by.items():
         if i < done:  # taken already, after a byline
             continue
-        items += zip(repeat(_TEXT), paras[done:i])
+        if i > done:
+            previous = _TEXT
         p = paras[i]
-        if credit_only and len(p) > 12 and not (items and items[-1][0] in _CONTINUED):
-            if _is_photo_credit(p):  # what _take would find, the other rules aside
-                items.append((_CREDIT_LINE, p))
-                credit_lines = True
+        while True:
+            if credit_only and len(p) > 12 and previous not in _CONTINUED:
+                # what _take would find: no rule but a photo credit can take it
+                items = [(_CREDIT_LINE, p)] if _is_photo_credit(p) else [(_TEXT, p)]
             else:
-                items.append((_TEXT, p))
-        else:
-            credit_lines |= _take(p, items, slots)
-        done = i + 1
-        while done < len(paras) and items and items[-1][0] in _CONTINUED:
-            credit_lines |= _take(paras[done], items, slots)
-            done += 1
-    items += zip(repeat(_TEXT), paras[done:])
-    if credit_lines:
-        _resolve_credit_lines(items)
+                items = _take(p, previous, slots)
+            taken.append((done, i, items))
+            if items:
+                previous = items[-1][0]
+                credit_lines = credit_lines or items[0][0] is _CREDIT_LINE
+            done = i = i + 1
+            if i == len(paras) or previous not in _CONTINUED:
+                break
+            p, credit_only = paras[i], False  # what follows a byline or share line
+    if not credit_lines:
+        kept: list[str] = []
+        removed: list[Removed] = []
+        for first, i, items in taken:
+            kept += paras[first:i]
+            for kind, part in items:
+                if kind is _TEXT:
+                    kept.append(part)
+                elif kind is not _BARRIER:
+                    removed.append(Removed(kind, part))
+        kept += paras[done:]
+        return Cleaned(paragraphs=tuple(kept), removed=tuple(removed))
+    every: list[tuple[str, str]] = []
+    for first, i, items in taken:
+        every += zip(repeat(_TEXT), paras[first:i])
+        every += items
+    every += zip(repeat(_TEXT), paras[done:])
+    _resolve_credit_lines(every)
+    items = every
     return Cleaned(
         paragraphs=tuple([part for kind, part in items if kind is _TEXT]),
         removed=tuple([Removed(kind, part) for kind, part in items
