@@ -715,7 +715,7 @@ def _rule_openings() -> list[tuple[str, str]]:
 # bylines with an agency); or they are short and have no space or a last word that is not in
 # lower case or is a photo word (photo credits), or open like a date (a byline's date line);
 # or they hold "@" or "|" (tweets, bylines); or they follow a byline or share line.
-_SKIP = "[ (\\[{*•·»>|–—-]*+"  # what _first_key skips (no key opens with it)
+_SKIP = "[ (\\[{*•·»>|–—-]*+"  # what _first_key skips
 _WORD_END = r"(?!\w)"
 _OPENING_PATTERN = _SKIP + _trie(
     [*_rule_openings(), *((key, _WORD_END) for key in (*_COPYRIGHT_KEYS, *_PHOTO_WORD_KEYS))],
@@ -937,7 +937,7 @@ def _finish(paras: list[str], data: bytes, slots: list[list[tuple[str, str]]]) -
     """Classify the paragraphs (``data``: them joined by _PARA in UTF-8) and build the
     result.
 
-    Only candidates (see _OPENING_PATTERN) go through the rules; the paragraphs between
+    Only candidates (see _CANDIDATES_PATTERN) go through the rules; the paragraphs between
     them are text as they are."""
     if not paras:
         return Cleaned(paragraphs=(), removed=())
@@ -1008,9 +1008,8 @@ def _finish(paras: list[str], data: bytes, slots: list[list[tuple[str, str]]]) -
         every += items
     every += zip(repeat(_TEXT), paras[done:])
     _resolve_credit_lines(every)
-    items = every
     return Cleaned(
-        paragraphs=tuple([part for kind, part in items if kind is _TEXT]),
-        removed=tuple([Removed(kind, part) for kind, part in items
+        paragraphs=tuple([part for kind, part in every if kind is _TEXT]),
+        removed=tuple([Removed(kind, part) for kind, part in every
                        if kind is not _TEXT and kind is not _BARRIER]),
     )

@@ -12,14 +12,17 @@ A fixture in fixtures/clean/ is an .html or .txt file that opens with a YAML blo
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transforms import clean
 from transforms.clean import KINDS, Cleaned, Removed, clean_html, clean_text
 
 TESTS = Path(__file__).parents[1]
@@ -179,4 +182,98 @@ def test_clean_html_never_fails_on_arbitrary_markup(html: str) -> None:
     cleaned = clean_html(html)
     for p in cleaned.paragraphs:
         assert p and p == " ".join(p.split())
-        assert "\ue000" not in p and "\ue001" not in p
+        assert "\ue000" not in p and "\ue001" not in p and "\x01" not in p
+
+
+def test_an_entity_that_decodes_to_nothing_leaves_nothing() -> None:
+    # double-escaped: lexbor leaves "&nbsp;" / "&#8203;" in the text, cleaning decodes them
+    assert clean_html("<p>&amp;nbsp;</p><p>Text.</p>").paragraphs == ("Text.",)
+    assert clean_html("<p>zero&amp;#8203;width</p>").paragraphs == ("zerowidth",)
+
+
+def test_tag_names_in_capitals_are_tags_like_any_other() -> None:
+    cleaned = clean_html("<P>One.</P><DIV>Two.<SCRIPT>x()</SCRIPT></DIV><Figure><IMG src=a.jpg>"
+                         "<FIGCAPTION>A cap on Sept 13. PHOTO: AFP</FIGCAPTION></Figure><Br>Three")
+    assert cleaned.paragraphs == ("One.", "Two.", "Three")
+    assert cleaned.removed == (Removed("caption", "A cap on Sept 13."),
+                               Removed("photo_credit", "PHOTO: AFP"))
+
+
+def test_control_characters_in_the_input_are_not_taken_for_internal_marks() -> None:
+    # U+0001 marks paragraph breaks inside cleaning; U+2029 (PARAGRAPH SEPARATOR) is one
+    assert clean_text("a\x01b\nc").paragraphs == ("ab", "c")
+    assert clean_html("<p>a\x01b</p><p>c\u2029d</p><p>&lt;\x01p&gt;</p>").paragraphs == \
+        ("ab", "c", "d", "<p>")
+
+
+def test_characters_taken_as_normalised_are() -> None:
+    """The fast path keeps stripped paragraphs as they are when every character is in
+    _PLAIN_RANGES (and no space is doubled): printable, no whitespace but the space, no
+    combining mark, unchanged by NFC and never the second of a canonical pair that NFC
+    composes (so never changed next to another)."""
+    seconds = {int(cp, 16) for x in range(0x110000)
+               if (d := unicodedata.decomposition(chr(x))) and not d.startswith("<")
+               for cp in d.split()[1:]}
+    seconds |= {*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)}  # Hangul vowels, trailing
+    for first, last in clean._PLAIN_RANGES:
+        for cp in range(first, last + 1):
+            ch = chr(cp)
+            if ch in (clean._IMAGE, clean._SLOT):  # our marks, whole paragraphs of their own
+                continue
+            assert ch == " " or (ch.isprintable() and not ch.isspace()), hex(cp)
+            assert unicodedata.combining(ch) == 0 and cp not in seconds, hex(cp)
+            assert unicodedata.normalize("NFC", ch) == ch, hex(cp)
+
+
+def test_the_utf8_check_finds_every_character_outside_the_ranges() -> None:
+    plain = {cp for first, last in clean._PLAIN_RANGES for cp in range(first, last + 1)}
+    plain.add(ord(clean._PARA))
+    for cp in [*range(0x10000), *range(0x10000, 0x110000, 97)]:
+        data = chr(cp).encode("utf-8", "surrogatepass")
+        assert clean._is_plain(data) is (cp in plain), hex(cp)
+    assert not clean._is_plain(b"two  spaces")
+
+
+def test_the_characters_that_case_folding_takes_for_ascii_letters_are_known() -> None:
+    # The candidate regex spells letters as classes ("[sS]"); the rules ignore case, which
+    # also matches these. A text holding one is searched ignoring case too.
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    folds = {chr(cp) for cp in range(0x80, 0x110000) if letter.match(chr(cp))}
+    assert folds == set(clean._FOLDS_TO_ASCII)
+    for ch in folds:  # and _finish finds them by one of these bytes of their UTF-8
+        assert {0xC4, 0xC5, 0x84} & set(ch.encode()), ch
+
+
+def _without_shortcuts(clean_fn, source: str) -> Cleaned:
+    """What ``clean_fn`` gives when every paragraph takes the full way: normalised piece by
+    piece, and every one a candidate for the rules."""
+    everything = re.compile(
+        "\x01(?=[^\x01])(?:(?P<end>\x02)(?P<too>\x02)(?P<credit>\x02)(?P<credit_too>\x02))?")
+    with mock.patch.object(clean, "_is_plain", lambda data: False), \
+            mock.patch.object(clean, "_CANDIDATES", everything), \
+            mock.patch.object(clean, "_CANDIDATES_ANY_CASE", everything):
+        return clean_fn(source)
+
+
+_BOILERPLATE = st.sampled_from([
+    "PHOTO: AFP", "Photo: jane doe", "By Jane Doe", "Jane Doe | AP", "Jane Doe, Associated Press",
+    "(Corrects paragraph 3)", "REUTERS/Jane Doe", "Read more: x", "Sign up now: Get insights",
+    "Copyright 2023 Reuters", "All rights reserved.", "Oct 17, 2023", "Updated: Oct 17, 2023",
+    "5 min read", "Share this: Facebook Twitter", "A caption on Sept 13. (AP Photo/Evan Vucci)",
+    "The minister said on Tuesday in Jakarta.", "* * *", "SUBSCRIBE NOW", "Getty Images",
+    "pic.twitter.com/abc", "Image caption: x", "WAM/Jane Doe/John Roe", "KYIV (AP) — Text.",
+    "K\u212aYODO NEWS PHOTO: AFP", "\u0130mage: AFP", "Text ends without a full stop",
+    "ST PHOTO: KUA CHEE SIONG.", "KCNA via REUTERS.", "Getty Images.", "Shutterstock",
+    "17 Oct 2023 10:20 p.m.", "Lake Mead near Boulder City. (AP Photo/John Locher)",
+])
+_storyish = st.lists(st.one_of(_texty, _BOILERPLATE, _BOILERPLATE.map(str.upper)),
+                     max_size=12).map("\n".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_storyish)
+def test_the_shortcuts_change_nothing(text: str) -> None:
+    assert clean_text(text) == _without_shortcuts(clean_text, text)
+    html = "".join(f"<p>{line}</p>" if i % 3 else f"{line}<br>"
+                   for i, line in enumerate(text.split("\n")))
+    assert clean_html(html) == _without_shortcuts(clean_html, html)
