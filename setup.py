@@ -33,7 +33,8 @@ setup(
         "kafka-python>=3.0,<4",
         "crc32c>=2.4,<3",  # kafka-python computes record-batch checksums 3x faster with it
         "orjson>=3.9,<4",
-        "fastjsonschema>=2.19,<3",
+        # 0.x: its error API may change between minor versions (schemas/codec.py reads it)
+        "jsonschema-rs>=0.61,<0.62",
         "selectolax>=0.3.21,<2",
         "ahocorasick-rs>=1.0,<2",  # one-pass search for agency names
         "ftfy>=6.1,<7",

@@ -60,14 +60,14 @@ def _broken(mutate) -> dict:
     ("mutate", "field", "reason_part"),
     [
         (lambda r: r.pop("story_id"), "story_id", "required"),
-        (lambda r: r.update(story_id="not-hex"), "story_id", "match pattern"),
-        (lambda r: r.update(revision=0), "revision", "bigger than or equal to 1"),
-        (lambda r: r.update(schema_version="2.0"), "schema_version", "match pattern"),
-        (lambda r: r["source"].update(feed_url=42), "source.feed_url", "must be string"),
-        (lambda r: r.update(fetched_at="2023-10-17 09:05"), "fetched_at", "pattern"),
-        (lambda r: r["dateline"]["locations"][1].update(country="Korea"), "dateline.locations[1].country", "pattern"),
-        (lambda r: r["attribution"]["credit"].append("Reuters"), "attribution.credit", "unique"),
-        (lambda r: r["attribution"]["findings"][0].update(role="author"), "attribution.findings[0].role", "one of"),
+        (lambda r: r.update(story_id="not-hex"), "story_id", '"not-hex" does not match'),
+        (lambda r: r.update(revision=0), "revision", "less than the minimum of 1"),
+        (lambda r: r.update(schema_version="2.0"), "schema_version", "does not match"),
+        (lambda r: r["source"].update(feed_url=42), "source.feed_url", 'is not of type "string"'),
+        (lambda r: r.update(fetched_at="2023-10-17 09:05"), "fetched_at", "does not match"),
+        (lambda r: r["dateline"]["locations"][1].update(country="Korea"), "dateline.locations[1].country", '"Korea" does not match'),
+        (lambda r: r["attribution"]["credit"].append("Reuters"), "attribution.credit", "non-unique"),
+        (lambda r: r["attribution"]["findings"][0].update(role="author"), "attribution.findings[0].role", '"author" is not one of'),
         (lambda r: r["cleaning"]["removed"][0].pop("kind"), "cleaning.removed[0].kind", "required"),
     ],
 )
@@ -91,8 +91,27 @@ def test_decode_rejects_non_objects(data):
 def test_encode_refuses_an_invalid_record():
     record = _example("seed-raw.json")
     record["authors"] = "Jane Doe"
-    with pytest.raises(RecordError, match=r"^authors: must be array"):
+    with pytest.raises(RecordError, match=r'^authors: "Jane Doe" is not of type "array"'):
         RAW_STORY.encode(record)
+
+
+def test_a_long_offending_value_is_cut_short_in_the_reason():
+    record = _example("seed-raw.json")
+    record["revision"] = "x" * 5000
+    with pytest.raises(RecordError) as info:
+        RAW_STORY.encode(record)
+    assert info.value.field == "revision"
+    assert info.value.reason.endswith('… (5002 characters) is not of type "integer"')
+    assert len(info.value.reason) < 200
+
+
+def test_every_missing_field_is_named():
+    record = _example("seed-raw.json")
+    del record["story_id"], record["revision"]
+    with pytest.raises(RecordError) as info:
+        RAW_STORY.encode(record)
+    assert info.value.field in ("story_id", "revision")
+    assert info.value.reason.startswith("is required but missing (so are: ")
 
 
 def test_codec_pickles_for_beam_workers():
