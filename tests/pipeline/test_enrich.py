@@ -103,6 +103,23 @@ def test_the_in_process_worker_gets_the_state_cache_size_of_the_option():
         worker_handlers.STATE_CACHE_SIZE_MB = before
 
 
+def test_settle_heap_loads_the_data_and_sets_what_lives_aside():
+    import gc
+
+    from pipeline.enrich import GC_THRESHOLDS, settle_heap
+    from transforms.gazetteer import default_gazetteer
+
+    thresholds = gc.get_threshold()
+    try:
+        settle_heap()
+        assert default_gazetteer.cache_info().currsize == 1  # loaded before the first story
+        assert gc.get_freeze_count() > 100_000  # Beam, our modules, the data
+        assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
 def test_nothing_downstream_of_the_source_waits_for_it_to_finish():
     """The FnApiRunner runs a GroupByKey or a Flatten as a stage after its inputs finish:
     behind an unbounded source, never. Only the source's own planning (before its Splittable

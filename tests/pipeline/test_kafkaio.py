@@ -553,6 +553,26 @@ def test_write_isolates_records_the_broker_refuses(tmp_path):
         run(pipeline)
 
 
+@pytest.mark.parametrize(("producer_config", "sent_mid_bundle"), [({}, False), ({"linger_ms": 0}, True)])
+def test_sink_holds_a_partial_batch_until_the_bundle_ends(
+        kafka_bootstrap, topic_factory, producer_config, sent_mid_bundle):
+    """By default a batch leaves when it is full or the bundle ends (finish_bundle flushes),
+    not every few milliseconds; producer_config can still set linger_ms."""
+    topic = topic_factory("kio")
+    sink = _WriteFn(KafkaWriteConfig(kafka_bootstrap, topic, producer_config=producer_config))
+    sink.setup()
+    window = beam.transforms.window.GlobalWindow()
+    try:
+        sink.start_bundle()
+        for i in range(5):
+            list(sink.process((b"k%d" % i, b"v"), Timestamp(0), window))
+        time.sleep(0.5)
+        assert all(p.future.is_done for p in sink._pending) is sent_mid_bundle
+        assert sorted(d.value.offset for d in sink.finish_bundle()) == [0, 1, 2, 3, 4]
+    finally:
+        sink.teardown()
+
+
 def test_write_fails_the_bundle_when_kafka_does_not_acknowledge():
     # A broker of our own, stopped between the producer's start and the bundle's flush.
     broker = EmbeddedBroker(port=0, topics=("lost",)).start()
