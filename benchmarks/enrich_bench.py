@@ -9,7 +9,8 @@
    c. pipeline:    `python -m pipeline.enrich --bounded` (what `newswire enrich` runs) into an
                    enriched topic, timed from "pipeline built" to exit (imports excluded).
    The pipeline's rate is printed as a ratio of the lesser of (a) and (b): the issue's
-   target is >= 50 %. The enriched topic is checked to hold exactly N records.
+   target is >= 50 %. The enriched topic is checked to hold exactly N records. Then the
+   pipeline's own account of its time (Beam's sampled execution time per step), per story.
 2. Continuous latency: the pipeline runs in its own process while stories are published at
    --rate per second for --seconds; latency is the enriched record's Kafka timestamp minus
    the raw record's (both CreateTime), p50/p95/p99 over every story.
@@ -178,6 +179,19 @@ def backfill(bootstrap: str, runner: str, stories: int, partitions: int, workdir
           f"{ratio:4.0%} of the lesser of a and b (target >= {TARGET_RATIO:.0%}: "
           f"{'met' if ratio >= TARGET_RATIO else 'NOT met'})")
     print(memory.report("  pipeline --bounded"))
+    print_step_times(workdir / "backfill.log", stories)
+
+
+def print_step_times(log_path: Path, stories: int) -> None:
+    """The pipeline's own account of where its time went (Beam's sampled execution time per
+    top-level step, logged by pipeline.enrich at the end of a bounded run), per story."""
+    for line in log_path.read_text(errors="replace").splitlines():
+        if "seconds by step: " in line:
+            steps = [part.rsplit(" ", 1) for part in line.split("seconds by step: ", 1)[1].split(", ")]
+            print("  time by step, µs/story: " + ", ".join(
+                f"{name} {float(seconds) / stories * 1e6:.0f}" for name, seconds in steps))
+            return
+    print("  time by step: not reported by this runner")
 
 
 def latency(bootstrap: str, runner: str, rate: int, seconds: int, partitions: int, workdir: Path,

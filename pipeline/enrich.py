@@ -24,9 +24,10 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
+from apache_beam.metrics import Metrics, monitoring_infos
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import worker_handlers
+from apache_beam.runners.runner import PipelineResult
 
 from pipeline import __version__, files
 from pipeline.beam_metrics import CountEnriched
@@ -171,6 +172,23 @@ def _write_dead_letters(config: EnrichConfig, label: str, letters: beam.PCollect
         written.failed | f"LogRefused{label}" >> beam.ParDo(_LogRefusedDeadLetter())
 
 
+def step_seconds(result: PipelineResult) -> dict[str, float]:
+    """Seconds each top-level step of a finished pipeline took ("CleanText", "WriteEnriched",
+    ...), from the execution-time counters the runner samples; {} from a runner that does
+    not report them to the launching process (only the FnApiRunner does)."""
+    infos = getattr(result, "monitoring_infos", None)
+    if infos is None:
+        return {}
+    seconds: dict[str, float] = {}
+    for info in infos():
+        if info.urn == monitoring_infos.TOTAL_MSECS_URN:
+            step = info.labels.get("PTRANSFORM", "").split("/", 1)[0]
+            if step:
+                value = monitoring_infos.extract_counter_value(info) / 1000
+                seconds[step] = seconds.get(step, 0.0) + value
+    return seconds
+
+
 def check_topics(config: EnrichConfig) -> None:
     """Raise ValueError naming the option if a topic is missing (the broker would create a
     misspelled output topic silently)."""
@@ -273,7 +291,12 @@ def run_with(options: PipelineOptions) -> int:
     status = 0
     try:
         with _terminate_on_sigterm():
-            pipeline.run().wait_until_finish()
+            result = pipeline.run()
+            result.wait_until_finish()
+        spent = sorted(step_seconds(result).items(), key=itemgetter(1), reverse=True)
+        if spent:
+            log.info("enrich: seconds by step: %s",
+                     ", ".join(f"{step} {seconds:.1f}" for step, seconds in spent if seconds))
     except Terminated:
         log.info("enrich: stopped by SIGTERM; uncommitted records are read again on restart")
     except KeyboardInterrupt:

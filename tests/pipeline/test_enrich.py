@@ -120,6 +120,25 @@ def test_settle_heap_loads_the_data_and_sets_what_lives_aside():
         gc.set_threshold(*thresholds)
 
 
+def test_step_seconds_are_reported_by_top_level_step():
+    import time
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.enrich import step_seconds
+
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    _ = (pipeline | "Numbers" >> beam.Create(range(3))
+         | "Sleepy" >> beam.Map(lambda n: time.sleep(0.3) or n))
+    result = pipeline.run()
+    result.wait_until_finish()
+    seconds = step_seconds(result)
+    assert {"Numbers", "Sleepy"} <= set(seconds)
+    assert seconds["Sleepy"] >= 0.4  # sampled: most of the 0.9 s spent sleeping
+    assert step_seconds(object()) == {}  # a runner that reports nothing here
+
+
 def test_nothing_downstream_of_the_source_waits_for_it_to_finish():
     """The FnApiRunner runs a GroupByKey or a Flatten as a stage after its inputs finish:
     behind an unbounded source, never. Only the source's own planning (before its Splittable
