@@ -374,23 +374,37 @@ def test_accuracy_at_or_above_floors():
         + "\n  ".join(breaches) + "\n" + text)
 
 
-def test_floors_never_go_down():
-    """floors.json may only rise relative to the committed version (maxima only fall)."""
+def _committed_floors() -> list[dict[str, Any]]:
+    """Every committed version of floors.json, newest first (none without git history)."""
+    path = FLOORS.relative_to(_repo_root()).as_posix()
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=_repo_root(), capture_output=True, text=True,
+                              timeout=10, check=True).stdout
+
     try:
-        committed = subprocess.run(
-            ["git", "show", f"HEAD:{FLOORS.relative_to(_repo_root()).as_posix()}"],
-            cwd=_repo_root(), capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"no committed floors.json to compare with ({exc})")
-    old, new = json.loads(committed), load_floors()
-    lowered = [f"accuracy.{k}: {v} -> {new['accuracy'].get(k)}"
-               for k, v in old["accuracy"].items() if new["accuracy"].get(k, -1) < v]
-    lowered += [f"corpus.{k}: {v} -> {new['corpus'].get(k)}"
-                for k, v in old["corpus"].items() if new["corpus"].get(k, -1) < v]
-    if new["false_datelines_max"] > old["false_datelines_max"]:
-        lowered.append(f"false_datelines_max: {old['false_datelines_max']} -> "
-                       f"{new['false_datelines_max']}")
-    assert not lowered, f"floors were lowered (they only go up): {lowered}"
+        commits = git("log", "--format=%H", "--", path).split()
+        return [json.loads(git("show", f"{commit}:{path}")) for commit in commits]
+    except (OSError, subprocess.SubprocessError):
+        return []
+
+
+def test_floors_never_go_down():
+    """floors.json may only rise relative to every committed version (maxima only fall)."""
+    history = _committed_floors()
+    if not history:
+        pytest.skip("no committed floors.json to compare with (no git history here)")
+    new = load_floors()
+    lowered = []
+    for old in history:
+        lowered += [f"accuracy.{k}: {v} -> {new['accuracy'].get(k)}"
+                    for k, v in old["accuracy"].items() if new["accuracy"].get(k, -1) < v]
+        lowered += [f"corpus.{k}: {v} -> {new['corpus'].get(k)}"
+                    for k, v in old["corpus"].items() if new["corpus"].get(k, -1) < v]
+        if new["false_datelines_max"] > old["false_datelines_max"]:
+            lowered.append(f"false_datelines_max: {old['false_datelines_max']} -> "
+                           f"{new['false_datelines_max']}")
+    assert not lowered, f"floors were lowered (they only go up): {sorted(set(lowered))}"
 
 
 def _repo_root() -> Path:
