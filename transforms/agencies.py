@@ -34,7 +34,7 @@ import orjson
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "agencies.json"
 KINDS = ("wire", "state_media", "photo", "broadcaster")
-_TOP_KEYS = {"format", "about", "guard_cues", "agencies"}
+_TOP_KEYS = {"format", "about", "guard_cues", "other_name_words", "agencies"}
 _ENTRY_KEYS = {"name", "full_name", "aliases", "guarded", "country", "kind"}
 _COUNTRY = re.compile(r"[A-Z]{2}")
 # Scripts written without spaces between words: aliases in them need no word boundary.
@@ -70,7 +70,7 @@ class Registry:
     """A set of agencies with case-insensitive lookup and a fast in-text finder."""
 
     def __init__(self, agencies: tuple[Agency, ...], before_cues: tuple[str, ...],
-                 after_cues: tuple[str, ...]) -> None:
+                 after_cues: tuple[str, ...], other_name_words: tuple[str, ...] = ()) -> None:
         self.agencies = agencies
         self._by_alias: dict[str, Agency] = {}
         self._forms: dict[str, _Form] = {}
@@ -97,6 +97,11 @@ class Registry:
         self._before_reversed = re.compile(
             r"\n?[\s,:\"“”'‘’(]{0,3}(?:" + "|".join(_cue(c[::-1]) for c in before_cues)
             + r")(?!\w)", re.IGNORECASE)
+        # A capitalised word right after a mention that makes it part of another name: "the
+        # Reuters Institute", "the Bloomberg School" (None: no such words).
+        self._other_name = re.compile(
+            r"[ \t]+(?:" + "|".join(map(re.escape, other_name_words)) + r")\b"
+        ) if other_name_words else None
         self._after = re.compile(  # "Bloomberg's Mark Gurman reports" allows a reporter's name
             r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){1,3})?[\s,:]{0,3}(?i:"
             + "|".join(_cue(c) for c in after_cues) + r")(?!\w)")
@@ -175,6 +180,9 @@ class Registry:
                 ch = text[end]
                 if ch.isalnum() or ch == "_":
                     continue
+                if (ch == " " and self._other_name is not None and end + 1 < size
+                        and text[end + 1].isupper() and self._other_name.match(text, end)):
+                    continue  # "Reuters Institute": another organisation's name
             if (form.acronym and start and text[start - 1] == "(" and text.startswith(")", end)
                     and self._is_expansion(text, start - 1, form)):
                 redefined.add(form.acronym)
@@ -318,7 +326,17 @@ def _cue(cue: str) -> str:
     return r"\s+".join(re.escape(part) for part in cue.split())
 
 
-def _parse(data: Any, source: str) -> tuple[list[Agency], list[str], list[str]]:
+@dataclass(frozen=True, slots=True)
+class _Document:
+    """What one registry file holds."""
+
+    agencies: list[Agency]
+    before: list[str]
+    after: list[str]
+    other_name_words: list[str]
+
+
+def _parse(data: Any, source: str) -> _Document:
     """Validate a registry document; every problem names the file and the entry."""
     if not isinstance(data, dict):
         raise RegistryError(f"{source}: expected a JSON object with an 'agencies' list")
@@ -335,6 +353,9 @@ def _parse(data: Any, source: str) -> tuple[list[Agency], list[str], list[str]]:
     for side in ("before", "after"):
         if not _is_str_list(cues.get(side, [])):
             raise RegistryError(f"{source}: guard_cues.{side} must be a list of non-empty strings")
+    other_name_words = data.get("other_name_words", [])
+    if not _is_str_list(other_name_words):
+        raise RegistryError(f"{source}: 'other_name_words' must be a list of non-empty strings")
     entries = data.get("agencies")
     if not isinstance(entries, list):
         raise RegistryError(f"{source}: 'agencies' must be a list of agency objects")
@@ -378,14 +399,15 @@ def _parse(data: Any, source: str) -> tuple[list[Agency], list[str], list[str]]:
         agencies.append(Agency(name=name, full_name=entry["full_name"],
                                aliases=tuple(dict.fromkeys(aliases)), country=country,
                                kind=entry["kind"], guarded=tuple(guarded)))
-    return agencies, list(cues.get("before", [])), list(cues.get("after", []))
+    return _Document(agencies, list(cues.get("before", [])), list(cues.get("after", [])),
+                     list(other_name_words))
 
 
 def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
 
 
-def _read(path: Path) -> tuple[list[Agency], list[str], list[str]]:
+def _read(path: Path) -> _Document:
     try:
         data = orjson.loads(path.read_bytes())
     except OSError as exc:
@@ -417,8 +439,9 @@ def _merge(base: list[Agency], extra: list[Agency], source: str) -> tuple[Agency
 @functools.cache
 def default_registry() -> Registry:
     """The shipped registry, loaded once per process."""
-    agencies, before, after = _read(DEFAULT_PATH)
-    return Registry(_merge([], agencies, str(DEFAULT_PATH)), tuple(before), tuple(after))
+    doc = _read(DEFAULT_PATH)
+    return Registry(_merge([], doc.agencies, str(DEFAULT_PATH)), tuple(doc.before),
+                    tuple(doc.after), tuple(doc.other_name_words))
 
 
 def load_registry(extra_path: str | os.PathLike[str] | None = None) -> Registry:
@@ -434,7 +457,8 @@ def load_registry(extra_path: str | os.PathLike[str] | None = None) -> Registry:
 
 @functools.lru_cache(maxsize=8)
 def _load_extended(path: str) -> Registry:
-    base, before, after = _read(DEFAULT_PATH)
-    extra, extra_before, extra_after = _read(Path(path))
-    return Registry(_merge(base, extra, path), tuple(dict.fromkeys(before + extra_before)),
-                    tuple(dict.fromkeys(after + extra_after)))
+    base, extra = _read(DEFAULT_PATH), _read(Path(path))
+    return Registry(_merge(base.agencies, extra.agencies, path),
+                    tuple(dict.fromkeys(base.before + extra.before)),
+                    tuple(dict.fromkeys(base.after + extra.after)),
+                    tuple(dict.fromkeys(base.other_name_words + extra.other_name_words)))

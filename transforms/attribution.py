@@ -155,7 +155,9 @@ _NOT_PERSON = re.compile(
 
 # --- citations --------------------------------------------------------------------------------
 # "according to [North Korea's state media] KCNA": cue phrases (as word tuples) and the
-# descriptors that may stand between a cue and the agency.
+# descriptors that may stand between a cue and the agency; also the cues and descriptors of
+# the other languages agencies file in ("según la agencia EFE", "laut der APA", "selon
+# l'AFP" is one word "l'AFP", not matched; "consultados por EFE").
 _CUES = frozenset({
     ("told",), ("telling",), ("citing",), ("according", "to"), ("quoted", "by"), ("cited", "by"),
     ("carried", "by"), ("reported", "by"), ("published", "by"), ("released", "by"),
@@ -163,13 +165,20 @@ _CUES = frozenset({
     ("survey", "by"), ("report", "by"), ("statement", "by"), ("data", "from"),
     ("report", "from"), ("speaking", "to"), ("spoke", "to"), ("said", "to"),
     ("tally", "by"), ("count", "by"), ("analysis", "by"), ("calculations", "by"),
-    ("estimate", "by"), ("investigation", "by"), ("in", "an", "interview", "with")})
+    ("estimate", "by"), ("investigation", "by"), ("in", "an", "interview", "with"),
+    ("compiled", "by"),
+    ("según",), ("segun",), ("selon",), ("d'après",), ("secondo",), ("segundo",), ("laut",),
+    ("consultados", "por"), ("consultadas", "por"), ("citado", "por"), ("citada", "por"),
+    ("cité", "par"), ("citée", "par"), ("citato", "da"), ("citata", "da")})
 _INVERTED_VERBS = frozenset({"reported", "reports", "said", "says", "wrote", "added"})
 _DESCRIPTORS = frozenset({
     "the", "a", "an", "its", "their", "official", "state", "state-run", "state-owned",
     "state-controlled", "government-run", "semi-official", "semiofficial", "national", "public",
     "government", "news", "media", "agency", "wire", "service", "broadcaster", "television",
-    "tv", "newspaper", "daily", "outlet"})
+    "tv", "newspaper", "daily", "outlet",
+    "la", "el", "le", "il", "lo", "o", "die", "der", "agencia", "agence", "agenzia", "agência",
+    "agentur", "nachrichtenagentur", "oficial", "officielle", "ufficiale", "estatal",
+    "staatliche", "staatlichen"})
 _NATIONALITY = re.compile(r"[A-Z][a-z]+(?:an|ese|ish|i|ch)$")
 _CITED_AFTER = re.compile(
     r"(?:\s*\([^()]{2,12}\))?"  # "Qatar News Agency (QNA) reported"
@@ -182,12 +191,16 @@ _CITED_AFTER = re.compile(
     r"this\s+\w+|today|yesterday|in\s+a\s+(?:report|statement|dispatch|commentary)))*,?\s+"
     r"(?:reported|reports|said|says|quoted|cited|wrote|added|announced|stated|published|"
     r"carried|showed|claimed|confirmed|noted|quoting|citing|warned|urged|broadcast|aired|"
-    r"writes)\b)")
+    r"writes|meldete|meldet|berichtete|berichtet|informó|informa|reportó|señaló|indicó|"
+    r"rapporte|indique|riferisce|informou|noticiou|a\s+rapporté|ha\s+riferito|hat\s+berichtet)"
+    r"\b)")
 
 # --- photo credits ----------------------------------------------------------------------------
 _PHOTO_LEAD = re.compile(
     r"^\s*[(\[]?\s*(?:(?:file\s*:\s*)?(?:photo|photos|photograph|photographer|picture|pictures|"
-    r"image|images|foto)(?:\s+credits?)?\s*(?:by|:|/)|credits?\s*:|©|\(c\)|copyright\b)\s*",
+    r"image|images|foto)(?:\s+credits?)?\s*(?:by|:|/)|credits?\s*:|©|\(c\)|copyright\b"
+    r"|(?:illustrative|illustration|file|handout|archive|representative|representational|stock)"
+    r"\s+(?:photo|image|picture)s?\s*:)\s*",
     re.IGNORECASE)
 # Where a credit left in the text could be: a slash or a label, in any of its usual cases
 # (found in the same pass over the text as the agency mentions).

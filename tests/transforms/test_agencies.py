@@ -143,6 +143,10 @@ FIND_MORE = [
     ("according to\n\nAP", [("AP", "AP")]),
     ("x" * 22 + " state   \nAP ate.", [("AP", "AP")]),  # "$" matches before a last newline
     ("x" * 22 + " state    \nAP ate.", []),
+    # part of another organisation's name (other_name_words), but not across a line break
+    ("the Reuters Institute and the Bloomberg School said; Reuters reported",
+     [("Reuters", "Reuters")]),
+    ("... on Tuesday. REUTERS\nSchool", [("REUTERS", "Reuters")]),
 ]
 
 
@@ -205,6 +209,7 @@ def test_user_file_extends_and_overrides(tmp_path: Path) -> None:
     assert registry.lookup("Thomson Reuters") is None  # the override replaced the alias list
     assert registry.lookup("KCNA").name == "KCNA"  # the rest of the defaults stay
     assert [a.name for _, _, a in registry.find_all("a DWC dispatch said")] == ["Daily Wire Co"]
+    assert registry.find_all("the Reuters Institute") == []  # the defaults' other_name_words
     assert registry.find_all("the DWC board") == []
     assert load_registry(path) is registry
     assert load_registry() is default_registry()
@@ -233,6 +238,7 @@ def test_user_file_extends_and_overrides(tmp_path: Path) -> None:
      "agency 'Wire X': alias 'afp' also belongs to 'AFP'"),
     ({"format": 2, "agencies": []}, "format 2 is not supported"),
     ({"guard_cues": {"before": [""]}, "agencies": []}, "guard_cues.before must be a list"),
+    ({"other_name_words": "Institute", "agencies": []}, "'other_name_words' must be a list"),
 ])
 def test_user_file_errors_name_file_entry_and_problem(tmp_path: Path, doc: object,
                                                       message: str) -> None:

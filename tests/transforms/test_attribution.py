@@ -189,6 +189,18 @@ CITED = [
     ("The Prime Minister's Office declined to comment, public broadcaster NHK reported on Oct 17.",
      ("NHK",), "cited_verb"),
     ("据新华社报道，会议在北京举行。", (), None),
+    ("Exports fell, according to tanker-tracking data compiled by Bloomberg.", ("Bloomberg",),
+     "cited_source"),
+    # the languages agencies also file in
+    ("Wie die österreichische Nachrichtenagentur APA meldete, wurden zwei Orte evakuiert.",
+     ("APA",), "cited_verb"),
+    ("Economistas consultados por EFE coincidieron en que el banco podría recortar.", ("EFE",),
+     "cited_source"),
+    ("Los precios subieron un 3 %, según la agencia oficial Xinhua.", ("Xinhua",),
+     "cited_source"),
+    # another organisation whose name opens with an agency's
+    ("More young people get news from TikTok, according to the Reuters Institute's report.",
+     (), None),
 ]
 
 
@@ -239,6 +251,7 @@ PHOTO = [
     (("photo_credit", "ZUMA/REX"), ("ZUMA", "Shutterstock"), None),
     (("photo_credit", "Reuters/Jane Doe"), ("Reuters",), "Jane Doe"),
     (("photo_credit", "EPA-EFE/JANE DOE"), ("EPA",), "JANE DOE"),
+    (("photo_credit", "Illustrative photo: ČTK/Vít Novák"), ("CTK",), "Vít Novák"),
     (("photo_credit", "(AP Photo/J. Scott Applewhite)"), ("AP",), "J. Scott Applewhite"),
     (("photo_credit", "(AP Photo/Ted S. Warren, File)"), ("AP",), "Ted S. Warren"),
     (("photo_credit", "REUTERS/Issei Kato/File Photo"), ("Reuters",), "Issei Kato"),

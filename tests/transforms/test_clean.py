@@ -88,6 +88,15 @@ def test_a_lone_credit_does_not_take_the_headline_or_a_dateline_paragraph() -> N
     assert [r.kind for r in cleaned.removed] == ["photo_credit", "photo_credit"]
 
 
+def test_a_share_bar_in_one_line_goes_but_a_sentence_about_sharing_stays() -> None:
+    cleaned = clean_html("<p>Kaohsiung remains Taiwan's largest port.</p>"
+                         '<div class="share">Share this: <a href="#">Facebook</a> <a href="#">X</a>'
+                         ' <a href="#">LINE</a></div>'
+                         "<p>Share this: the port's volume rose 6%, its operator said.</p>")
+    assert cleaned.removed == (Removed("share", "Share this: Facebook X LINE"),)
+    assert cleaned.paragraphs[-1].startswith("Share this: the port's volume")
+
+
 def test_a_bare_agency_slash_line_after_the_text_is_a_sign_off() -> None:
     text = ("ABU DHABI, 17th October 2023 (WAM) -- The President received a phone call today.\n"
             "The two leaders discussed the situation in the region.\n"
