@@ -207,7 +207,10 @@ _PHOTO_LEAD = re.compile(
 _CREDIT_HINTS = ("/", *(v for w in ("photo", "image", "credit", "foto")
                         for v in (w, w.title(), w.upper())))
 _PHOTO_SPLIT = re.compile(r"\s*(?:/|\||;|,|\s+via\s+|\s+-\s+|\s+–\s+|\s+—\s+)\s*")
-_PHOTO_WORDS = re.compile(r"\s+(?:photo|photos|foto|images?|pictures?)$", re.IGNORECASE)
+# A trailing photo word, and the picture's date when written after it ("CNA photo Jan. 13" of
+# "CNA photo Jan. 13, 2025", once split at the comma).
+_PHOTO_WORDS = re.compile(r"\s+(?:photo|photos|foto|images?|pictures?)"
+                          r"(?:\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?$", re.IGNORECASE)
 
 _PHOTO_KINDS = ("photo_credit", "caption")
 

@@ -651,6 +651,8 @@ _STAMP = re.compile(  # "Updated: Oct 17, 2023 10:20 IST", "Published 3 hours ag
     rf"(?:(?i:{_DATE}){_TIME}|\d+\s+(?i:min(?:ute)?s?|hours?|days?)\s+(?i:ago))"
     rf"(?:\s*[|,•·]\s*.{{0,60}})?$"
 )
+# A credit followed by the date of the picture ("CNA photo Jan. 13, 2025", Focus Taiwan).
+_DATED_CREDIT = re.compile(rf"(?P<credit>.*?\S)\s*,?\s+(?i:{_DATE})$")
 _DATE_LINE = re.compile(rf"(?i:{_DATE}){_TIME}\s*$")
 _DATE_KEYS = {
     "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june",
@@ -792,6 +794,8 @@ def _kind_of(p: str) -> str | None:
 
 def _is_photo_credit(p: str, key: str | None = None) -> bool:
     """A whole (short) paragraph that credits a photo (``key``: its _first_key, if known)."""
+    if p[-1].isdigit() and (dated := _DATED_CREDIT.match(p)) is not None:
+        p = dated["credit"]  # "CNA photo Jan. 13, 2025": the credit, then the picture's date
     if " " not in p and "/" not in p:  # one word: "Shutterstock" may be, "REUTERS" is not
         return p.lower().strip("().[]") in _STOCK_WORDS
     last = p.rstrip(" .)]").rpartition(" ")[2].lstrip("([")

@@ -252,6 +252,7 @@ PHOTO = [
     (("photo_credit", "Reuters/Jane Doe"), ("Reuters",), "Jane Doe"),
     (("photo_credit", "EPA-EFE/JANE DOE"), ("EPA",), "JANE DOE"),
     (("photo_credit", "Illustrative photo: ČTK/Vít Novák"), ("CTK",), "Vít Novák"),
+    (("photo_credit", "CNA photo Jan. 13, 2025"), ("CNA",), None),
     (("photo_credit", "(AP Photo/J. Scott Applewhite)"), ("AP",), "J. Scott Applewhite"),
     (("photo_credit", "(AP Photo/Ted S. Warren, File)"), ("AP",), "Ted S. Warren"),
     (("photo_credit", "REUTERS/Issei Kato/File Photo"), ("Reuters",), "Issei Kato"),

@@ -97,6 +97,16 @@ def test_a_share_bar_in_one_line_goes_but_a_sentence_about_sharing_stays() -> No
     assert cleaned.paragraphs[-1].startswith("Share this: the port's volume")
 
 
+def test_a_caption_credit_may_carry_the_picture_s_date() -> None:
+    cleaned = clean_html("<figure><img src='port.jpg'><figcaption>Container cranes at Kaohsiung "
+                         "Port. CNA photo Jan. 13, 2025</figcaption></figure>"
+                         "<p>Kaohsiung, Jan. 13 (CNA) Container throughput rose.</p>"
+                         "<p>The new terminal opened on Jan. 13, 2025</p>")
+    assert cleaned.removed == (Removed("caption", "Container cranes at Kaohsiung Port."),
+                               Removed("photo_credit", "CNA photo Jan. 13, 2025"))
+    assert cleaned.paragraphs[-1] == "The new terminal opened on Jan. 13, 2025"
+
+
 def test_a_bare_agency_slash_line_after_the_text_is_a_sign_off() -> None:
     text = ("ABU DHABI, 17th October 2023 (WAM) -- The President received a phone call today.\n"
             "The two leaders discussed the situation in the region.\n"
