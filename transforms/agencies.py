@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ class Registry:
         # search for a cue at the end of a window would try every position of the window).
         # The newline is where "$" of "cue[\s,:...]{0,3}$" could also match.
         self._before_reversed = re.compile(
-            r"\n?[\s,:\"“”'‘’(]{0,3}(?:" + "|".join(_cue(c[::-1]) for c in before_cues)
+            r"\n?[\s,:\"“”'‘’(]{0,3}(?:" + _alternation([c[::-1] for c in before_cues])
             + r")(?!\w)", re.IGNORECASE)
         # A capitalised word right after a mention that makes it part of another name: "the
         # Reuters Institute", "the Bloomberg School" (None: no such words).
@@ -104,7 +105,7 @@ class Registry:
         ) if other_name_words else None
         self._after = re.compile(  # "Bloomberg's Mark Gurman reports" allows a reporter's name
             r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){1,3})?[\s,:]{0,3}(?i:"
-            + "|".join(_cue(c) for c in after_cues) + r")(?!\w)")
+            + _alternation(after_cues) + r")(?!\w)")
 
     def __len__(self) -> int:
         return len(self.agencies)
@@ -222,8 +223,7 @@ class Registry:
             return True
         if before == "(" and after == ")":
             return not self._is_expansion(text, left - 1, form)
-        signoff = before in "\r\n.!?\"”’)—–-_" or text.endswith("--", 0, left)
-        if after in "\r\n" and signoff:
+        if after in "\r\n" and (before in "\r\n.!?\"”’)—–-_" or text.endswith("--", 0, left)):
             return True  # sign-off: "... ministry. PAP", "— AP" at the end of a line
         if self._after.match(text, end, end + 40):
             return True
@@ -322,8 +322,30 @@ def _written_forms(alias: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(forms))
 
 
-def _cue(cue: str) -> str:
-    return r"\s+".join(re.escape(part) for part in cue.split())
+def _alternation(cues: Iterable[str]) -> str:
+    """A regex for any of ``cues`` (the words of one separated by any whitespace), written
+    as a tree of their common beginnings: where no cue fits, a failing match tries each
+    character once rather than each cue ("agency", "agencia", "agence" share "agenc").
+    Only whether the regexes using it match is ever asked, so the order of the cues
+    (which of two that both fit is tried first) makes no difference."""
+    tree: dict[str, dict] = {}
+    for cue in cues:
+        node = tree
+        for k, word in enumerate(cue.split()):
+            for token in ([r"\s+"] if k else []) + [re.escape(ch) for ch in word]:
+                node = node.setdefault(token, {})
+        node[""] = {}  # a cue ends here
+    return _branches(tree)
+
+
+def _branches(node: dict[str, dict]) -> str:
+    """The regex of one node of ``_alternation``'s tree: its branches, optional where a
+    cue ends at the node."""
+    branches = [token + _branches(child) for token, child in node.items() if token]
+    if not branches:
+        return ""
+    body = branches[0] if len(node) == 1 else "(?:" + "|".join(branches) + ")"
+    return body + "?" if "" in node else body
 
 
 @dataclass(frozen=True, slots=True)

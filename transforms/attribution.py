@@ -112,8 +112,11 @@ _JUNK_LINE = re.compile(
 _DESK_INITIALS = re.compile(r"(?:\s+[A-Z]{2,4}){1,5}\s*$")
 # What ends the sentence before a paragraph's closing sign-off ("... Ministry. REUTERS").
 _SENTENCE_BREAKS = (". ", "! ", "? ", "\" ", "” ", "’ ", ") ", "] ")
-# Any of them written backwards, to find the last one in a line's reversal.
+# Any of them (or, where a caption's credit may start, also "|") written backwards, to find
+# the last one in a line's reversal: a search skips at once to where one could start, which
+# beats looking for each of them in turn.
 _SENTENCE_BREAK_REVERSED = re.compile("|".join(re.escape(b[::-1]) for b in _SENTENCE_BREAKS))
+_CAPTION_BREAK_REVERSED = re.compile(_SENTENCE_BREAK_REVERSED.pattern + r"|\|")
 _CREDIT_LEAD = re.compile(
     r"^[\s\-–—=_(\[]*(?:with\s+(?:additional\s+)?(?:inputs?|reports?|reporting)\s+(?:from|by)"
     r"|sources?\s*:|additional\s+sources?\s*[•:]?|by)\s*", re.IGNORECASE)
@@ -311,15 +314,14 @@ def _closing_segment(line: str) -> int:
     """Where the last sentence of ``line`` ends (0 if it has one sentence): a sign-off
     may follow ("... Foreign Ministry. REUTERS")."""
     end = len(line.rstrip(" ."))
-    # the last sentence break within the last 91 characters: the first in their reversal
-    found = _SENTENCE_BREAK_REVERSED.search(line[max(0, end - 91):end][::-1])
+    return _last_break(line, max(0, end - 91), end, _SENTENCE_BREAK_REVERSED)
+
+
+def _last_break(line: str, start: int, end: int, breaks_reversed: re.Pattern[str]) -> int:
+    """Where the last break (``breaks_reversed`` finds them reversed) within
+    ``line[start:end]`` ends, or 0."""
+    found = breaks_reversed.search(line[start:end][::-1])
     return end - found.start() if found else 0
-
-
-def _after_last(line: str, mark: str, end: int) -> int:
-    """The offset just after the last ``mark`` before ``end``, or 0."""
-    at = line.rfind(mark, 0, end)
-    return at + len(mark) if at >= 0 else 0
 
 
 def _cue_before(text: str, start: int) -> bool:
@@ -335,13 +337,16 @@ def _cue_before(text: str, start: int) -> bool:
         word = words[i - 1]
         if word[-1] in ",.;:!?)" and skipped:
             return False
-        if not (word.lower() in _DESCRIPTORS or _NATIONALITY.match(word)
-                or (word[0].isupper() and (word.endswith(("'s", "’s")) or skipped
-                                           and words[i].endswith(("'s", "’s", "ern"))))):
+        # a nationality ("Russian") starts with a capital too, so a lowercase word needs
+        # no regex
+        if not (word.lower() in _DESCRIPTORS
+                or word[0].isupper() and (_NATIONALITY.match(word)
+                                          or word.endswith(("'s", "’s")) or skipped
+                                          and words[i].endswith(("'s", "’s", "ern")))):
             break
         i -= 1
         skipped += 1
-    cue = tuple(w.lower() for w in words[max(0, i - 4):i])  # the last four words before
+    cue = tuple(map(str.lower, words[max(0, i - 4):i]))  # the last four words before
     if cue[-1:] in _CUES or cue[-2:] in _CUES or len(cue) == 4 and cue in _CUES:
         return True
     if i >= 2 and cue[-1].strip("\"”") in _INVERTED_VERBS:
@@ -680,7 +685,7 @@ class _Collector:
             start = line.rfind("(" if line[end - 1] == ")" else "[", 0, end - 1) + 1
             bracketed = True
         else:
-            start = max(_after_last(line, b, end) for b in (*_SENTENCE_BREAKS, "|"))
+            start = _last_break(line, 0, end, _CAPTION_BREAK_REVERSED)
             bracketed = False
         credit = line[start:end - bracketed].strip()
         if not credit or len(credit) > 100:

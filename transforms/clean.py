@@ -83,32 +83,31 @@ def clean_html(html: str) -> Cleaned:
         raw = raw.replace(_IMAGE_B, b"").replace(_SLOT_B, b"")  # of the input (icon fonts)
     if b"\xa9" in raw and _PARAGRAPH_SEPARATOR_B in raw:  # U+2029: a paragraph break too
         raw = raw.replace(_PARAGRAPH_SEPARATOR_B, _PARA_B)
-    tags = set(_STEP_TAG.findall(raw))
+    tags = set(_STEP_TAG.findall(raw))  # "<" and a name (see _STEP_TAG)
     block_tag = _BLOCK_TAG
-    if b"" in tags:  # a tag name with a capital
+    if not tags <= _STEP_OPENINGS:  # a tag name with a capital
         tags = {t.lower() for t in _STEP_TAG_ANY_CASE.findall(raw)}
         block_tag = _BLOCK_TAG_ANY_CASE
     marked, n_blocks = block_tag.subn(_PARA_B + b"<", raw)
     # every class name, to look for hints in
     classes = b" ".join(_CLASS_ATTR.findall(raw)) if b"class=" in raw else b""
-    if b"img" in tags:
+    if b"<img" in tags:
         marked = _IMG_TAG.sub(_PARA_B + _IMAGE_B + _PARA_B, marked)
     tree = LexborHTMLParser(marked)
-    junk = [t for t in _JUNK_TAGS if t.encode() in tags]
-    if junk:
-        tree.strip_tags(junk, recursive=True)
+    if not tags.isdisjoint(_JUNK_OPENINGS):
+        tree.strip_tags([t for t in _JUNK_TAGS if f"<{t}".encode() in tags], recursive=True)
     if any(h in classes for h in _HIDDEN_HINTS):
         for node in tree.css(_HIDDEN_SELECTOR):
             node.decompose()
-    if b"table" in tags:
+    if b"<table" in tags:
         for cell in tree.css("td, th"):
             cell.insert_after(" ")
         for row in tree.css("tr"):
             row.insert_after(_PARA)
     slots: list[list[tuple[str, str]]] = []
-    if b"blockquote" in tags or b"embed" in classes or b"fb-" in classes:
+    if b"<blockquote" in tags or b"embed" in classes or b"fb-" in classes:
         _replace_with_slots(tree, _EMBED_SELECTOR, "embed", slots)
-    if b"figure" in tags or b"figcaption" in tags or b"caption" in classes:
+    if b"<figure" in tags or b"<figcaption" in tags or b"caption" in classes:
         _replace_with_slots(tree, _CAPTION_SELECTOR, "caption", slots)
     root = tree.body
     if root is None:
@@ -231,10 +230,7 @@ def _is_plain(data: bytes) -> bool:
     if odd and (odd.translate(None, _MIXED_LEADS)  # a control character or another script
                 or any(_NOT_PLAIN_AFTER[lead].search(data) for lead in set(odd))):
         return False
-    return _DOUBLE_SPACE.search(data) is None
-
-
-_DOUBLE_SPACE = re.compile(b"  ")
+    return b"  " not in data
 
 
 def _prepare(text: str, utf8: bytes | None) -> tuple[str, bool, bool]:
@@ -317,10 +313,11 @@ def _looks_wrapped(block: list[str]) -> bool:
 # Regexes for many words at once
 
 
-def _trie(words: list[tuple[str, str]], *, caseless: bool) -> str:
+def _trie(words: list[tuple[str, str]], *, caseless: bool, more: tuple[str, ...] = ()) -> str:
     """An alternation of (word, suffix) pairs as a trie on the words: at each character the
     engine follows the one branch for it instead of trying every word. A word with no
-    suffix also stands for every longer word it begins.
+    suffix also stands for every longer word it begins. ``more``: further alternatives,
+    tried after the words (in the same alternation, so the words cost no extra step).
 
     Words are matched in lower case, or in any case if ``caseless``. The engine passes over
     an alternative that opens with a literal other than the next character at almost no
@@ -355,6 +352,8 @@ def _trie(words: list[tuple[str, str]], *, caseless: bool) -> str:
                     alts += [ch.upper() + rest, ch + rest]
                 else:
                     alts.append(char(ch) + rest)
+        if first:
+            alts += more
         return alts[0] if len(alts) == 1 else f"(?:{'|'.join(alts)})"
 
     return branch(root, first=True)
@@ -379,9 +378,13 @@ _BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
 
 def _block_tag_regex(flags: int = 0) -> re.Pattern[bytes]:
     """"<" before a block tag, but for an end tag right before another block tag (spaces
-    between): the break there is the next tag's, and fewer marks make fewer pieces."""
+    between): the break there is the next tag's, and fewer marks make fewer pieces.
+
+    That exception is tested first: at "</p>" between paragraphs it ends the attempt, and
+    at a start tag it fails on the first character. Nothing here needs to backtrack, so the
+    repeats are possessive (a name opens with a letter, "<" and ">" are not spaces)."""
     names = _trie([(t, r"\b") for t in _BLOCK_TAGS], caseless=False).encode()
-    return re.compile(rb"<(?=/?" + names + rb")(?!/" + names + rb"\s*>\s*</?" + names + rb")",
+    return re.compile(rb"<(?!/" + names + rb"\s*+>\s*+</?+" + names + rb")(?=/?+" + names + rb")",
                       flags)
 
 
@@ -391,15 +394,21 @@ _IMG_TAG = re.compile(rb"<img\b[^>]*>", re.IGNORECASE)
 _JUNK_TAGS = ("head", "script", "style", "noscript", "template", "iframe", "form", "nav",
               "aside", "footer", "button", "svg", "object", "embed", "video", "audio",
               "canvas", "select", "textarea", "dialog", "noembed", "noframes")
+_JUNK_OPENINGS = frozenset(f"<{t}".encode() for t in _JUNK_TAGS)
 
 
-# The tags whose presence decides which tree steps run. Tag names are matched as written in
-# lower case, the fastest; the same pass finds any tag name with a capital ("<P>", "</Div>"),
-# and such a document is scanned again ignoring case.
+# The tags whose presence decides which tree steps run, found as "<" and the name. Tag names
+# are matched as written in lower case, the fastest; the same pass finds any tag name with a
+# capital ("<P", "</Di"), and such a document is scanned again ignoring case. (No group: the
+# engine skips an alternative opening with a character other than the next one for almost
+# nothing, but enters every one opening with a group; "/?+" does not backtrack.)
 _STEP_TAGS = (*_JUNK_TAGS, "figure", "figcaption", "table", "img", "blockquote")
-_STEP_TAGS_TRIE = _trie([(t, r"\b") for t in _STEP_TAGS], caseless=False).encode()
-_STEP_TAG = re.compile(rb"<(?:(" + _STEP_TAGS_TRIE + rb")|/?[a-z0-9]*+[A-Z])")
-_STEP_TAG_ANY_CASE = re.compile(rb"<(" + _STEP_TAGS_TRIE + rb")", re.IGNORECASE)
+_STEP_OPENINGS = frozenset(f"<{t}".encode() for t in _STEP_TAGS)
+_STEP_WORDS = [(t, r"\b") for t in _STEP_TAGS]
+_STEP_TAG = re.compile(("<" + _trie(_STEP_WORDS, caseless=False,
+                                    more=("/?+[a-z0-9]*+[A-Z]",))).encode())
+_STEP_TAG_ANY_CASE = re.compile(("<" + _trie(_STEP_WORDS, caseless=False)).encode(),
+                                re.IGNORECASE)
 _CLASS_ATTR = re.compile(rb"class=[\"']([^\"']*)")
 _HIDDEN_HINTS = (b"hidden", b"sr-only", b"screen-reader")  # looked for in class names
 _HIDDEN_SELECTOR = ".sr-only, .visually-hidden, .visuallyhidden, .screen-reader-text"
@@ -886,27 +895,33 @@ def _resolve_credit_lines(items: list[tuple[str, str]]) -> None:
 
 
 def _paragraphs(text: str, split: Callable[[str], list[str]],
-                utf8: bytes | None) -> tuple[list[str], bytes]:
+                utf8: bytes | None) -> tuple[list[str], str, bytes]:
     """The text's paragraphs (``split`` gives the candidates), NFC, whitespace-normalised,
-    repaired, and them joined by _PARA in UTF-8; ``utf8`` is the source as UTF-8 when at
-    hand (see _prepare).
+    repaired; them joined by _PARA with one in front and one after (as _finish reads them),
+    and that in UTF-8; ``utf8`` is the source as UTF-8 when at hand (see _prepare).
 
     Most texts need no more than their pieces stripped, which _is_plain tells for all of them
     at once; the others take the full way, piece by piece."""
     paras = list(filter(None, map(str.strip, split(text))))
-    joined = _PARA.join(paras)
+    joined = _joined(paras)
     data = joined.encode("utf-8", "surrogatepass")
     if _is_plain(data):
         entities = b"&" in data and _ENTITY.search(joined) is not None
         mojibake = b"\xc3" in data and _MOJIBAKE_UTF8.search(data) is not None
         if not (entities or mojibake):
-            return paras, data
+            return paras, joined, data
     else:
         text, entities, mojibake = _prepare(text, utf8)
         paras = [p for p in map(_normalise_space, split(text)) if p]
     if entities or mojibake:
         paras = [p for p in (_repair(p, entities, mojibake) for p in paras) if p]
-    return paras, _PARA.join(paras).encode("utf-8", "surrogatepass")
+    joined = _joined(paras)
+    return paras, joined, joined.encode("utf-8", "surrogatepass")
+
+
+def _joined(paras: list[str]) -> str:
+    """The paragraphs joined by _PARA, with one in front and one after."""
+    return f"{_PARA}{_PARA.join(paras)}{_PARA}"
 
 
 def _split_blocks(text: str) -> list[str]:
@@ -937,15 +952,15 @@ def _take(p: str, previous: str | None,
     return [(_CREDIT_LINE, p)] if found == [("photo_credit", p)] else found
 
 
-def _finish(paras: list[str], data: bytes, slots: list[list[tuple[str, str]]]) -> Cleaned:
-    """Classify the paragraphs (``data``: them joined by _PARA in UTF-8) and build the
-    result.
+def _finish(paras: list[str], joined: str, data: bytes,
+            slots: list[list[tuple[str, str]]]) -> Cleaned:
+    """Classify the paragraphs (``joined``: them joined by _PARA with one in front and one
+    after, ``data``: that in UTF-8) and build the result.
 
     Only candidates (see _CANDIDATES_PATTERN) go through the rules; the paragraphs between
     them are text as they are."""
     if not paras:
         return Cleaned(paragraphs=(), removed=())
-    joined = f"{_PARA}{_PARA.join(paras)}{_PARA}"
     found = _CANDIDATES
     if ((b"\xc4" in data or b"\xc5" in data or b"\x84" in data)  # the UTF-8 of _FOLDS_TO_ASCII
             and any(ch in joined for ch in _FOLDS_TO_ASCII)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from transforms.agencies import (
     KINDS,
     Agency,
     RegistryError,
+    _alternation,
     default_registry,
     load_registry,
 )
@@ -166,6 +168,22 @@ def test_find_all_marked_is_find_all_and_the_markers(text: str) -> None:
     assert found == registry.find_all(text)
     assert marks == sorted(at for marker in markers for at in range(len(text))
                            if text.startswith(marker, at))
+
+
+def test_alternation_matches_what_the_plain_alternation_matches() -> None:
+    assert _alternation(["news agency", "news  service", "news", "agence", "agency"]) == (
+        r"(?:news(?:\s+(?:agency|service))?|agenc(?:e|y))")
+    doc = json.loads((Path(__file__).parents[2] / "transforms" / "data" / "agencies.json")
+                     .read_text(encoding="utf-8"))
+    cues = doc["guard_cues"]["before"] + doc["guard_cues"]["after"]
+    tree = re.compile(_alternation(cues), re.IGNORECASE)
+    plain = re.compile("|".join(r"\s+".join(map(re.escape, c.split())) for c in cues),
+                       re.IGNORECASE)
+    probes = [variant for cue in cues for variant in (
+        cue, cue.upper(), cue.replace(" ", " \n "), cue[:-1], cue + "s", cue[1:], cue + " by")]
+    assert any(tree.fullmatch(p) for p in probes) and not all(tree.fullmatch(p) for p in probes)
+    for probe in probes:
+        assert bool(tree.fullmatch(probe)) == bool(plain.fullmatch(probe)), probe
 
 
 def test_spelled_is_exact() -> None:

@@ -10,7 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.agencies import default_registry
-from transforms.attribution import Attribution, Contributor, Finding, _finding, find_attribution
+from transforms.attribution import (
+    _CAPTION_BREAK_REVERSED,
+    _SENTENCE_BREAK_REVERSED,
+    _SENTENCE_BREAKS,
+    Attribution,
+    Contributor,
+    Finding,
+    _finding,
+    _last_break,
+    find_attribution,
+)
 from transforms.clean import Removed, clean_text
 from transforms.dateline import Dateline, find_dateline, strip_dateline
 
@@ -365,3 +375,13 @@ def test_findings_made_fast_are_findings() -> None:
     assert set(values) == {f.name for f in fields(Finding)}
     made = _finding(*values.values())
     assert made == Finding(**values) and hash(made) == hash(Finding(**values))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='. !?"”’)]|ab', max_size=30), st.integers(0, 30), st.integers(0, 30))
+def test_last_break_is_where_the_last_break_ends(line: str, start: int, end: int) -> None:
+    end = min(end, len(line))
+    ends = [at + 2 for at in range(start, end - 1) if line[at:at + 2] in _SENTENCE_BREAKS]
+    assert _last_break(line, start, end, _SENTENCE_BREAK_REVERSED) == max(ends, default=0)
+    ends += [at + 1 for at in range(start, end) if line[at] == "|"]
+    assert _last_break(line, start, end, _CAPTION_BREAK_REVERSED) == max(ends, default=0)

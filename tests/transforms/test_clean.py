@@ -296,3 +296,32 @@ def test_the_shortcuts_change_nothing(text: str) -> None:
     html = "".join(f"<p>{line}</p>" if i % 3 else f"{line}<br>"
                    for i, line in enumerate(text.split("\n")))
     assert clean_html(html) == _without_shortcuts(clean_html, html)
+
+
+# The tag scans spelled plainly: the shapes in clean.py find the same, faster (see there).
+def _names(tags: tuple[str, ...]) -> bytes:
+    return ("(?:" + "|".join(sorted(tags, key=len, reverse=True)) + r")\b").encode()
+
+
+_PLAIN_BLOCK_TAG = re.compile(rb"<(?=/?" + _names(clean._BLOCK_TAGS) + rb")(?!/"
+                              + _names(clean._BLOCK_TAGS) + rb"\s*>\s*</?"
+                              + _names(clean._BLOCK_TAGS) + rb")")
+_PLAIN_STEP_TAG = re.compile(rb"<(?:(" + _names(clean._STEP_TAGS) + rb")|/?[a-z0-9]*[A-Z])")
+_markup = st.lists(st.sampled_from([
+    "<p>", "</p>", "</p >\n <p>", "<P>", "</P>", "<div class=x>", "</div>", "</Div>", "<dIv>",
+    "<br/>", "<br>", "<hr>", "<pre>", "<h1>", "</h2>\t<h3>", "<img src=a>", "<IMG>", "<img_x>",
+    "<img-x>", "<a/B>", "<1A>", "<//A>", "< p>", "<figure>", "</figure >", "<figcaption>",
+    "<script>", "</script>", "<Script>", "<table>", "<td>", "<b>", "</b>", "<blockquote>",
+    "<section>", "</section></article>", "text", " ", "\n", "<", ">", "/",
+]), max_size=20).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_markup)
+def test_the_tag_scans_find_what_their_plain_forms_find(markup: str) -> None:
+    raw = markup.encode()
+    assert clean._BLOCK_TAG.sub(b"\x01<", raw) == _PLAIN_BLOCK_TAG.sub(b"\x01<", raw)
+    plain = set(_PLAIN_STEP_TAG.findall(raw))  # names, and b"" for a name with a capital
+    found = set(clean._STEP_TAG.findall(raw))
+    assert found & clean._STEP_OPENINGS == {b"<" + name for name in plain if name}
+    assert (not found <= clean._STEP_OPENINGS) is (b"" in plain)
