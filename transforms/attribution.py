@@ -32,6 +32,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from transforms.agencies import Agency, Registry, default_registry
+from transforms.clean import without_picture_date
 
 if TYPE_CHECKING:
     from transforms.clean import Removed
@@ -210,10 +211,7 @@ _PHOTO_LEAD = re.compile(
 _CREDIT_HINTS = ("/", *(v for w in ("photo", "image", "credit", "foto")
                         for v in (w, w.title(), w.upper())))
 _PHOTO_SPLIT = re.compile(r"\s*(?:/|\||;|,|\s+via\s+|\s+-\s+|\s+–\s+|\s+—\s+)\s*")
-# A trailing photo word, and the picture's date when written after it ("CNA photo Jan. 13" of
-# "CNA photo Jan. 13, 2025", once split at the comma).
-_PHOTO_WORDS = re.compile(r"\s+(?:photo|photos|foto|images?|pictures?)"
-                          r"(?:\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?$", re.IGNORECASE)
+_PHOTO_WORDS = re.compile(r"\s+(?:photo|photos|foto|images?|pictures?)$", re.IGNORECASE)
 
 _PHOTO_KINDS = ("photo_credit", "caption")
 
@@ -710,6 +708,7 @@ class _Collector:
         if lead:
             offset += lead.end()
             credit = credit[lead.end():]
+        credit = without_picture_date(credit)  # "CNA photo Jan. 13, 2025"
         hits: list[Hit] = []
         photographer = None
         for at, part in _parts(credit, _PHOTO_SPLIT):

@@ -801,10 +801,17 @@ def _kind_of(p: str) -> str | None:
     return None
 
 
+def without_picture_date(credit: str) -> str:
+    """A photo credit without the date of the picture written after it ("CNA photo Jan. 13,
+    2025" → "CNA photo"); attribution reads the credits cleaning removed the same way."""
+    if credit[-1:].isdigit() and (dated := _DATED_CREDIT.match(credit)) is not None:
+        return dated["credit"]
+    return credit
+
+
 def _is_photo_credit(p: str, key: str | None = None) -> bool:
     """A whole (short) paragraph that credits a photo (``key``: its _first_key, if known)."""
-    if p[-1].isdigit() and (dated := _DATED_CREDIT.match(p)) is not None:
-        p = dated["credit"]  # "CNA photo Jan. 13, 2025": the credit, then the picture's date
+    p = without_picture_date(p)
     if " " not in p and "/" not in p:  # one word: "Shutterstock" may be, "REUTERS" is not
         return p.lower().strip("().[]") in _STOCK_WORDS
     last = p.rstrip(" .)]").rpartition(" ")[2].lstrip("([")

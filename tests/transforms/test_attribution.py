@@ -263,6 +263,7 @@ PHOTO = [
     (("photo_credit", "EPA-EFE/JANE DOE"), ("EPA",), "JANE DOE"),
     (("photo_credit", "Illustrative photo: ČTK/Vít Novák"), ("CTK",), "Vít Novák"),
     (("photo_credit", "CNA photo Jan. 13, 2025"), ("CNA",), None),
+    (("photo_credit", "Xinhua/Li Ming 13 January 2025"), ("Xinhua",), "Li Ming"),
     (("photo_credit", "(AP Photo/J. Scott Applewhite)"), ("AP",), "J. Scott Applewhite"),
     (("photo_credit", "(AP Photo/Ted S. Warren, File)"), ("AP",), "Ted S. Warren"),
     (("photo_credit", "REUTERS/Issei Kato/File Photo"), ("Reuters",), "Issei Kato"),
