@@ -12,8 +12,6 @@ source commits a bundle's offsets only after that: a stop at any point loses not
 what was in flight is read again after the restart (at-least-once; consumers dedup by key).
 """
 
-from __future__ import annotations
-
 import contextlib
 import gc
 import logging
@@ -36,6 +34,7 @@ from pipeline.dedup import DedupByRevision
 from pipeline.kafka_clients import make_consumer
 from pipeline.kafkaio import (
     KafkaReadConfig,
+    KafkaSendFailure,
     KafkaWriteConfig,
     ReadFromKafka,
     WriteToKafka,
@@ -111,7 +110,7 @@ class _LogRefusedDeadLetter(beam.DoFn):
     def __init__(self) -> None:
         self._refused = Metrics.counter("newswire.deadletter", "refused")
 
-    def process(self, failure):
+    def process(self, failure: KafkaSendFailure) -> None:
         self._refused.inc()
         log.error(
             "Kafka refused a dead letter for topic %r (key %r): %s", failure.topic,
@@ -139,7 +138,7 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
     if config.output_path:
         (
             encoded.ok
-            | "EnrichedValues" >> beam.Map(itemgetter(1))
+            | "EnrichedValues" >> beam.Map(itemgetter(1)).with_output_types(bytes)
             | "WriteJsonLines" >> files.WriteJsonLines(
                 config.output_path,
                 roll_bytes=config.output_roll_bytes,

@@ -4,10 +4,10 @@ Configurations are frozen dataclasses checked when they are built, so a typo fai
 pipeline construction with a message naming the option, not on a worker an hour later.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional, Union
 
 from kafka import KafkaConsumer, KafkaProducer
 
@@ -27,6 +27,13 @@ class KafkaRecord(NamedTuple):
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+
+
+# What WriteToKafka takes: (key, value) or (key, value, headers), headers (name, value) pairs.
+ProducerRecord = Union[
+    tuple[Optional[bytes], Optional[bytes]],
+    tuple[Optional[bytes], Optional[bytes], Iterable[tuple[str, Optional[bytes]]]],
+]
 
 
 class KafkaDelivery(NamedTuple):
