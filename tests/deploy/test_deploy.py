@@ -42,7 +42,10 @@ TOPICS = {"news.raw", "news.enriched", "news.deadletter"}
 # Python SDK when a pipeline is submitted, so they are unknown to Beam offline.
 FLINK_JOB_SERVER_OPTIONS = {"--checkpointing_interval", "--savepoint_path"}
 CRD_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "FlinkDeployment"}
-BEAM_VERSION = apache_beam.__version__
+# deploy/ names the Beam of the lock, which `make` installs (a fresh install gets exactly it).
+BEAM_VERSION = re.search(
+    r"^apache-beam==(\S+)$", (ROOT / "constraints.txt").read_text("utf-8"), re.MULTILINE
+).group(1)
 
 
 def rel(path: Path) -> str:
