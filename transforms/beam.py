@@ -50,7 +50,7 @@ class Story(NamedTuple):
 
 
 class Failure(NamedTuple):
-    """Why a record could not be enriched; pipeline.deadletter turns it into a dead letter."""
+    """Why a record could not be enriched; pipeline.enrich.deadletter turns it into a dead letter."""
 
     stage: str
     reason: str

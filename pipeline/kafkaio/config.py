@@ -7,7 +7,7 @@ pipeline construction with a message naming the option, not on a worker an hour 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer
 
@@ -30,10 +30,10 @@ class KafkaRecord(NamedTuple):
 
 
 # What WriteToKafka takes: (key, value) or (key, value, headers), headers (name, value) pairs.
-ProducerRecord = Union[
-    tuple[Optional[bytes], Optional[bytes]],
-    tuple[Optional[bytes], Optional[bytes], Iterable[tuple[str, Optional[bytes]]]],
-]
+ProducerRecord = (
+    tuple[bytes | None, bytes | None]
+    | tuple[bytes | None, bytes | None, Iterable[tuple[str, bytes | None]]]
+)
 
 
 class KafkaDelivery(NamedTuple):

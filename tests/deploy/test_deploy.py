@@ -22,13 +22,12 @@ import shlex
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import apache_beam
 import kubernetes_validate
 import pytest
 import yaml
 from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
-import pipeline.options  # noqa: F401  (registers newswire's PipelineOptions subclass)
+import pipeline.enrich.options  # noqa: F401  (registers newswire's PipelineOptions subclass)
 from pipeline import metrics
 from pipeline.cli import build_parser
 

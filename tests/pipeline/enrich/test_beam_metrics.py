@@ -10,8 +10,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import metrics
-from pipeline.beam_metrics import CountEnriched
 from pipeline.broker import free_port
+from pipeline.enrich.beam_metrics import CountEnriched
 from pipeline.kafkaio.config import KafkaDelivery
 
 

@@ -15,9 +15,9 @@ from apache_beam.metrics import Metrics
 
 from pipeline import __version__, metrics
 from pipeline.kafkaio.config import KafkaSendFailure, ProducerRecord
-from transforms.beam import Failure
 from schemas import DEAD_LETTER, SCHEMA_VERSION
 from schemas.timefmt import to_rfc3339, utc_now
+from transforms.beam import Failure
 
 HEADERS = [("schema_version", SCHEMA_VERSION.encode())]
 MAX_REASON_CHARS = 2000

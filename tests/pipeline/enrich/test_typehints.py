@@ -15,11 +15,11 @@ from apache_beam.options.pipeline_options import PipelineOptions, TypeOptions
 from apache_beam.typehints import Any as BeamAny
 from apache_beam.typehints.decorators import TypeCheckError
 
-from pipeline.deadletter import _FailureToKafkaFn, _SendFailureToKafkaFn
-from pipeline.enrich import build
+from pipeline.enrich.assembly import build
+from pipeline.enrich.deadletter import _FailureToKafkaFn, _SendFailureToKafkaFn
+from pipeline.enrich.options import NewswireOptions
 from pipeline.kafkaio import KafkaWriteConfig, WriteToKafka
 from pipeline.kafkaio.sink import _WriteFn
-from pipeline.options import NewswireOptions
 from transforms.beam import CleanText, EncodeEnriched, _DecodeFn, _EncodeFn, _StepFn
 
 
