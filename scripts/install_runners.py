@@ -2,12 +2,18 @@
 print where each is. Idempotent and cached: a second run takes a second.
 
     .venv/bin/python -m scripts.install_runners prism     # Prism for the installed apache-beam
+    .venv/bin/python -m scripts.install_runners flink     # Beam's Flink job server
 
 prism: built from the Go module proxy (needs Go >= 1.26; ~3 minutes the first time) into
 ~/.cache/newswire/prism/; use it with --runner PrismRunner --prism_location PATH. With
 --for-direct-runner it is also placed in Beam's own cache (~/.apache_beam/cache/prism/bin/)
 under the release zip's name, so the DirectRunner (`make run`) runs on Prism as it does
 for a user with internet.
+
+flink: Beam's Flink job server with an embedded Flink, assembled with Maven from its Maven
+Central jars (needs Maven and Java 17; ~4 minutes the first time) into
+~/.cache/newswire/flink/; use it with --runner FlinkRunner --flink_master [local]
+--flink_job_server_jar PATH.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ def _prism(args: argparse.Namespace) -> str:
     return str(binary)
 
 
-INSTALLERS = {"prism": _prism}
+INSTALLERS = {"prism": _prism, "flink": lambda args: str(runners.install_flink_job_server())}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.portability.fn_api_runner import worker_handlers
 from apache_beam.runners.runner import PipelineResult
 
+from pipeline import runners
 from pipeline.enrich import files
 from pipeline.enrich.assembly import build
 from pipeline.enrich.options import EnrichConfig, NewswireOptions, checked
@@ -143,6 +144,7 @@ def run_with(options: PipelineOptions) -> int:
     Blocks until a bounded run is done or a continuous one is stopped (SIGTERM or Ctrl-C)."""
     try:
         config = checked(options)
+        runners.prepare_options(options)  # e.g. streaming with checkpoints on Flink
         check_topics(config)
     except ValueError as exc:
         print(f"newswire enrich: error: {exc}", file=sys.stderr)

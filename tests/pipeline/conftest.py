@@ -11,6 +11,10 @@
   first). The cache is a directory of the test session (Beam's cache directory is patched
   to it), so the machine's own ~/.apache_beam is left alone. A test on it checks Beam's log
   to prove the pipeline ran on Prism and did not fall back.
+- ``flink``: ``--runner FlinkRunner`` with Beam's Flink job server assembled from Maven
+  Central (pipeline/runners.py), an embedded Flink (``--flink_master [local]``), Python
+  workers in LOOPBACK, parallelism 2; streaming with checkpoints (pipeline.runners
+  .prepare_options), which is when Flink commits the Kafka offsets.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class Runner:
 
 # Runners that accept --dedup-ttl-hours: their event-time timers fire by the watermark (the
 # FnApiRunner fires them after every bundle; the DirectRunner may turn out to be it).
-WATERMARK_RUNNERS = ("prism",)
+WATERMARK_RUNNERS = ("prism", "flink")
 # Beam's DirectRunner logs this when it runs a pipeline on Prism, and the others when it
 # gives up on Prism (apache_beam/runners/direct/direct_runner.py).
 DIRECT_ON_PRISM = "Running pipeline with PrismRunner."
@@ -43,6 +47,12 @@ DIRECT_FELL_BACK = ("Falling back to DirectRunner", "falling back to DirectRunne
 def prism_binary() -> Path:
     """The Prism binary of the installed apache-beam (built if missing)."""
     return runners.install_prism()
+
+
+@pytest.fixture(scope="session")
+def flink_job_server_jar() -> Path:
+    """Beam's Flink job server (assembled from Maven Central if missing)."""
+    return runners.install_flink_job_server()
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +74,16 @@ def runner_args(name: str, request: pytest.FixtureRequest) -> Runner:
         cache = request.getfixturevalue("direct_runner_prism_cache")
         request.getfixturevalue("monkeypatch").setattr(PrismJobServer, "BIN_CACHE", str(cache))
         return Runner(name, ("--runner", "DirectRunner"))
+    if name == "flink":
+        jar = request.getfixturevalue("flink_job_server_jar")
+        return Runner(name, (
+            "--runner", "FlinkRunner", "--flink_master", "[local]", "--flink_job_server_jar",
+            str(jar), "--environment_type", "LOOPBACK", "--parallelism", "2",
+        ))
     raise ValueError(f"unknown runner {name!r}")
 
 
-@pytest.fixture(params=["fnapi", "prism", "direct"])
+@pytest.fixture(params=["fnapi", "prism", "direct", "flink"])
 def pipeline_runner(request: pytest.FixtureRequest) -> Runner:
     """Every runner the pipeline is proven on."""
     return runner_args(request.param, request)
