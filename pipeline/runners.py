@@ -236,3 +236,25 @@ def prepare_options(options: PipelineOptions) -> None:
         )
     if flink.shutdown_sources_after_idle_ms is None:
         flink.shutdown_sources_after_idle_ms = 0
+
+
+RUNNER_NAMES = ("fnapi", "prism", "flink")
+
+
+def runner_arguments(name: str, parallelism: int = 2) -> list[str]:
+    """Beam arguments that run a newswire pipeline on this machine on runner ``name``:
+    ``fnapi`` (Beam's FnApiRunner), ``prism`` (PrismRunner, the binary of
+    :func:`install_prism`) or ``flink`` (FlinkRunner with an embedded Flink of ``parallelism``,
+    the job server of :func:`install_flink_job_server`, Python workers in LOOPBACK: in this
+    process). Installs what is missing first."""
+    if name == "fnapi":
+        return ["--runner", "FnApiRunner"]
+    if name == "prism":
+        return ["--runner", "PrismRunner", "--prism_location", str(install_prism())]
+    if name == "flink":
+        return [
+            "--runner", "FlinkRunner", "--flink_master", "[local]",
+            "--flink_job_server_jar", str(install_flink_job_server()),
+            "--environment_type", "LOOPBACK", "--parallelism", str(parallelism),
+        ]
+    raise ValueError(f"runner {name!r}: choose one of {', '.join(RUNNER_NAMES)}")

@@ -65,22 +65,13 @@ def direct_runner_prism_cache(prism_binary: Path, tmp_path_factory: pytest.TempP
 
 def runner_args(name: str, request: pytest.FixtureRequest) -> Runner:
     """The Runner called ``name``, with what it needs installed (fixtures of ``request``)."""
-    if name == "fnapi":
-        return Runner(name, ("--runner", "FnApiRunner"))
-    if name == "prism":
-        binary = request.getfixturevalue("prism_binary")
-        return Runner(name, ("--runner", "PrismRunner", "--prism_location", str(binary)))
     if name == "direct":
         cache = request.getfixturevalue("direct_runner_prism_cache")
         request.getfixturevalue("monkeypatch").setattr(PrismJobServer, "BIN_CACHE", str(cache))
         return Runner(name, ("--runner", "DirectRunner"))
-    if name == "flink":
-        jar = request.getfixturevalue("flink_job_server_jar")
-        return Runner(name, (
-            "--runner", "FlinkRunner", "--flink_master", "[local]", "--flink_job_server_jar",
-            str(jar), "--environment_type", "LOOPBACK", "--parallelism", "2",
-        ))
-    raise ValueError(f"unknown runner {name!r}")
+    if name in ("prism", "flink"):  # built once per session, if missing, by the fixture
+        request.getfixturevalue("prism_binary" if name == "prism" else "flink_job_server_jar")
+    return Runner(name, tuple(runners.runner_arguments(name, parallelism=2)))
 
 
 @pytest.fixture(params=["fnapi", "prism", "direct", "flink"])
