@@ -250,7 +250,13 @@ def runner_arguments(name: str, parallelism: int = 2) -> list[str]:
     if name == "fnapi":
         return ["--runner", "FnApiRunner"]
     if name == "prism":
-        return ["--runner", "PrismRunner", "--prism_location", str(install_prism())]
+        # Beam keeps one Prism per process, started with the options of the first pipeline
+        # that needed it: without this, a DirectRunner that tried Prism before would
+        # leave one behind that ignores --prism_location.
+        return [
+            "--runner", "PrismRunner", "--prism_location", str(install_prism()),
+            "--experiments", "disable_prism_server_singleton",
+        ]
     if name == "flink":
         return [
             "--runner", "FlinkRunner", "--flink_master", "[local]",

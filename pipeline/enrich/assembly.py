@@ -10,6 +10,9 @@ Beam's FnApiRunner (the DirectRunner here) as well as on Prism, Flink and Datafl
 makes its bundle durable in ``finish_bundle`` (Kafka acknowledgements, fsync), and the
 source commits a bundle's offsets only after that: a stop at any point loses nothing, and
 what was in flight is read again after the restart (at-least-once; consumers dedup by key).
+That holds where the sinks run in the source's fused stage (the FnApiRunner). Prism runs the
+stateful DedupByRevision as a stage of its own and commits before the sinks ran (README,
+"Runners"); Flink commits after a checkpoint, which flushes every stage.
 """
 
 import logging
@@ -31,8 +34,6 @@ from pipeline.kafkaio import (
     KafkaWriteConfig,
     ReadFromKafka,
     WriteToKafka,
-    java_read,
-    java_write,
 )
 from transforms.beam import (
     CleanText,
@@ -66,15 +67,13 @@ def _read(config: EnrichConfig) -> beam.PTransform:
         start_from=config.start_from,
         bounded=config.bounded,
     )
-    if config.kafka_io == "java":
-        return java_read(read)
     bundle_ms = BOUNDED_BUNDLE_MS if config.bounded else CONTINUOUS_BUNDLE_MS
     return ReadFromKafka(read, max_bundle_ms=bundle_ms)
 
 
 def _write(config: EnrichConfig, topic: str) -> beam.PTransform:
     write = KafkaWriteConfig(config.bootstrap_servers, topic)
-    return java_write(write) if config.kafka_io == "java" else WriteToKafka(write)
+    return WriteToKafka(write)
 
 
 class _LogRefusedDeadLetter(beam.DoFn):
@@ -95,7 +94,6 @@ class _LogRefusedDeadLetter(beam.DoFn):
 def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
     """Add the enrichment pipeline to ``pipeline``; raise ValueError on invalid options."""
     config = checked(options)
-    java = config.kafka_io == "java"
 
     records = pipeline | "ReadRawStories" >> _read(config)
     decoded = records | "DecodeRawStory" >> DecodeRawStory()
@@ -107,8 +105,7 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
     )
     encoded = unique | "EncodeEnriched" >> EncodeEnriched(__version__)
     written = encoded.ok | "WriteEnriched" >> _write(config, config.output_topic)
-    if not java:  # counts what Kafka acknowledged (the Java sink reports no deliveries)
-        written.delivered | "CountEnriched" >> CountEnriched(config.metrics_port)
+    written.delivered | "CountEnriched" >> CountEnriched(config.metrics_port)  # acknowledged
     if config.output_path:
         (
             encoded.ok
@@ -134,12 +131,10 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
     for stage, failed in failures.items():
         letters = failed | f"{stage}DeadLetters" >> ToDeadLetters(__version__)
         _write_dead_letters(config, f"{stage}DeadLetters", letters)
-    if not java:  # the Java sink reports no per-record refusals
-        refused = written.failed | "RefusedEnrichedDeadLetters" >> SendFailuresToDeadLetters()
-        _write_dead_letters(config, "RefusedEnrichedDeadLetters", refused)
+    refused = written.failed | "RefusedEnrichedDeadLetters" >> SendFailuresToDeadLetters()
+    _write_dead_letters(config, "RefusedEnrichedDeadLetters", refused)
 
 
 def _write_dead_letters(config: EnrichConfig, label: str, letters: beam.PCollection) -> None:
     written = letters | f"Write{label}" >> _write(config, config.dead_letter_topic)
-    if config.kafka_io != "java":
-        written.failed | f"LogRefused{label}" >> beam.ParDo(_LogRefusedDeadLetter())
+    written.failed | f"LogRefused{label}" >> beam.ParDo(_LogRefusedDeadLetter())

@@ -155,10 +155,10 @@ def run_with(options: PipelineOptions) -> int:
     pipeline = beam.Pipeline(options=options)
     build(pipeline, options)
     log.info(
-        "enrich: %s → %s (dead letters: %s%s), %s, kafka io %s",
+        "enrich: %s → %s (dead letters: %s%s), %s",
         config.input_topic, config.output_topic, config.dead_letter_topic,
         f", files: {config.output_path}" if config.output_path else "",
-        "bounded" if config.bounded else "continuous", config.kafka_io,
+        "bounded" if config.bounded else "continuous",
     )
     settle_heap()
     status = 0

@@ -16,7 +16,6 @@ from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.kafkaio.config import parse_start_timestamp_ms
 
 START_POSITIONS = ("earliest", "latest", "committed")
-KAFKA_IO_CHOICES = ("python", "java")
 # Runners whose event-time timers fire after every bundle of an unbounded source (the
 # FnApiRunner here), which would expire dedup state at once: --dedup-ttl-hours is refused there.
 _EAGER_TIMER_RUNNERS = ("DirectRunner", "SwitchingDirectRunner", "FnApiRunner")
@@ -75,12 +74,6 @@ class NewswireOptions(PipelineOptions):
             "without it the pipeline runs until stopped",
         )
         group.add_argument(
-            "--kafka-io", dest="kafka_io", default="python", choices=KAFKA_IO_CHOICES,
-            help="Kafka source and sink: python (newswire's own, pure Python) or java (Beam's "
-            "cross-language KafkaIO; needs Java and Maven Central, untested here; continuous "
-            "only) (default: %(default)s)",
-        )
-        group.add_argument(
             "--metrics-port", dest="metrics_port", type=int, default=None,
             help="serve Prometheus metrics (stories enriched, end-to-end latency) on this TCP "
             "port from the process(es) running the pipeline's workers (default: off)",
@@ -114,7 +107,6 @@ class EnrichConfig:
     consumer_group: str
     start_from: str  # "earliest" | "latest" | "committed" | RFC 3339 time | epoch ms
     bounded: bool
-    kafka_io: str
     dedup_ttl_seconds: int
     metrics_port: int | None
 
@@ -147,13 +139,6 @@ def checked(options: PipelineOptions) -> EnrichConfig:
             "--input-topic, --output-topic and --dead-letter-topic must be three different "
             f"topics (got {', '.join(f'{k} {v}' for k, v in topics.items())})"
         )
-    if opts.kafka_io not in KAFKA_IO_CHOICES:
-        raise ValueError(f"--kafka-io: {opts.kafka_io!r}; choose one of {', '.join(KAFKA_IO_CHOICES)}")
-    if opts.kafka_io == "java" and opts.bounded:
-        raise ValueError(
-            "--bounded: Beam's Java KafkaIO cannot stop at the end offsets seen at start; use "
-            "--kafka-io python for bounded runs"
-        )
     if not opts.consumer_group or not str(opts.consumer_group).strip():
         raise ValueError("--consumer-group: empty; give a group name (e.g. newswire-enrich)")
     if opts.output_path is not None and not str(opts.output_path).strip():
@@ -184,7 +169,6 @@ def checked(options: PipelineOptions) -> EnrichConfig:
         consumer_group=str(opts.consumer_group).strip(),
         start_from=parse_start_from(opts.start_from),
         bounded=bool(opts.bounded),
-        kafka_io=opts.kafka_io,
         dedup_ttl_seconds=int(opts.dedup_ttl_hours * 3600),
         metrics_port=opts.metrics_port,
     )

@@ -68,7 +68,8 @@ def runner_args(name: str, request: pytest.FixtureRequest) -> Runner:
     if name == "direct":
         cache = request.getfixturevalue("direct_runner_prism_cache")
         request.getfixturevalue("monkeypatch").setattr(PrismJobServer, "BIN_CACHE", str(cache))
-        return Runner(name, ("--runner", "DirectRunner"))
+        # Its own Prism, found in that cache (Beam keeps one per process otherwise).
+        return Runner(name, ("--runner", "DirectRunner", "--experiments", "disable_prism_server_singleton"))
     if name in ("prism", "flink"):  # built once per session, if missing, by the fixture
         request.getfixturevalue("prism_binary" if name == "prism" else "flink_job_server_jar")
     return Runner(name, tuple(runners.runner_arguments(name, parallelism=2)))
