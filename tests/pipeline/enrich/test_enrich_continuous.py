@@ -215,7 +215,6 @@ def _wait_for(bootstrap: str, topic: str, count: int, timeout_s: float = 60) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
 @pytest.mark.parametrize("ttl_hours", [1, 0])
 def test_dedup_forgets_a_story_once_the_watermark_passes_its_ttl(
     kafka_bootstrap, topic_factory, tmp_path, watermark_runner, ttl_hours
