@@ -9,7 +9,6 @@ its run() blocks), and a consumer here that prints each enriched story and dead 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import socket
@@ -31,6 +30,7 @@ from pipeline.broker import DEFAULT_TOPICS, BrokerError, EmbeddedBroker, free_po
 from pipeline.commands.argtypes import positive_seconds
 from pipeline.display import format_dead_letter, format_story
 from pipeline.kafka_clients import check_bootstrap_servers, ensure_topics, make_consumer
+from pipeline.logging_setup import quiet
 from pipeline.sample_feeds import SAMPLE_DIR, SAMPLE_OPML, FeedServer, served_feed_list
 from pipeline.signals import stop_on_signals
 from schemas import DEAD_LETTER, ENRICHED_STORY, RecordError
@@ -232,13 +232,8 @@ class Run:
             say(f"  broker    Kafka at {self.bootstrap}{note}")
             return
         port = self.args.broker_port if port_is_free(self.args.broker_port) else 0
-        kafka_log = logging.getLogger("kafka")
-        level = kafka_log.level
-        kafka_log.setLevel(logging.CRITICAL)  # "connection refused" until the broker listens
-        try:
+        with quiet("kafka", "pipeline.broker"):  # the banner line below says what they log
             self.broker = EmbeddedBroker(port=port, topics=DEFAULT_TOPICS).start()
-        finally:
-            kafka_log.setLevel(level)
         self.bootstrap = self.broker.bootstrap
         stale = [p for p in self.dir.glob(f"{self.store.name}*") if p.is_file()]
         if stale:  # a store of an earlier run says "published" of what this new broker lacks
