@@ -22,6 +22,7 @@ from pipeline.kafka_clients import (
     check_topic_name,
     make_consumer,
 )
+from pipeline.kafkaio.offsets import end_offsets, offsets_for_time
 from pipeline.signals import stop_on_signals
 from schemas import ENRICHED_STORY, RecordError
 from schemas.timefmt import parse_rfc3339
@@ -141,25 +142,32 @@ class TailCounts:
                 f"{self.invalid} invalid (skipped)")
 
 
+def start_offsets(
+    bootstrap: str, partitions: list[TopicPartition], start: Position
+) -> dict[TopicPartition, int]:
+    """Where ``start`` is in each partition, found by a consumer of its own (no group),
+    with the Kafka IO's checks of what the broker answers (pipeline.kafkaio.offsets: the
+    embedded broker under-reports end offsets and answers a future time with offset 0)."""
+    probe = make_consumer(bootstrap)
+    try:
+        beginnings = probe.beginning_offsets(partitions)
+        if start.kind == "earliest":
+            return dict(beginnings)
+        ends = end_offsets(probe, partitions)
+        if start.kind == "latest":
+            return ends
+        if start.kind == "time":
+            return offsets_for_time(probe, partitions, start.value, beginnings, ends)
+        # an offset, kept within what each partition holds
+        return {tp: min(max(start.value, beginnings[tp]), ends[tp]) for tp in partitions}
+    finally:
+        probe.close()
+
+
 def _seek(consumer: KafkaConsumer, partitions: list[TopicPartition], start: Position) -> None:
-    if start.kind == "earliest":
-        consumer.seek_to_beginning(*partitions)
-    elif start.kind == "latest":
-        consumer.seek_to_end(*partitions)
-    elif start.kind == "time":
-        found = consumer.offsets_for_times({tp: start.value for tp in partitions})
-        ends = consumer.end_offsets(partitions)
-        for tp in partitions:
-            hit = found.get(tp)
-            # No record at or after the time: Kafka answers None; the embedded broker
-            # (Tansu) answers offset 0 with timestamp -1. Both mean "start at the end".
-            known = hit is not None and hit.offset >= 0 and hit.timestamp >= 0
-            consumer.seek(tp, hit.offset if known else ends[tp])
-    else:  # an offset, kept within what each partition holds
-        firsts = consumer.beginning_offsets(partitions)
-        ends = consumer.end_offsets(partitions)
-        for tp in partitions:
-            consumer.seek(tp, min(max(start.value, firsts[tp]), ends[tp]))
+    bootstrap = consumer.config["bootstrap_servers"]
+    for tp, offset in start_offsets(bootstrap, partitions, start).items():
+        consumer.seek(tp, offset)
 
 
 class _SeekOnAssign(ConsumerRebalanceListener):

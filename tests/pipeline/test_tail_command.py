@@ -144,6 +144,29 @@ def test_start_positions_time_offset_and_latest(kafka_bootstrap, topic_factory, 
     assert titles("earliest") == [f"story {n}" for n in range(6)]
 
 
+def test_latest_and_a_future_time_print_nothing_old_though_records_came_in_one_batch(
+    kafka_bootstrap, topic_factory, capsys
+):
+    # One batch of 5: the embedded broker reports the end offset as 1 (the batch's base
+    # offset + 1) and answers a future time with offset 0; tail must not print old records.
+    topic = topic_factory("enriched")
+    producer = make_producer(kafka_bootstrap)
+    for n in range(5):
+        producer.send(topic, key=str(n).encode(), value=orjson.dumps(story(n)))
+    producer.flush(10)
+    producer.close()
+    common = ["--bootstrap-servers", kafka_bootstrap, "--topic", topic, "--json", "--timeout", "1"]
+    future = to_rfc3339(datetime.now(timezone.utc) + timedelta(hours=1))
+
+    for start in ("latest", future):
+        status, out, err = run_tail(capsys, *common, "--from", start)
+        assert (status, out) == (0, ""), (start, err)
+    status, out, _ = run_tail(capsys, *common, "--from", "3")
+    assert [json.loads(line)["title"] for line in out.splitlines()] == ["story 3", "story 4"]
+    status, out, _ = run_tail(capsys, *common, "--from", "latest", "--group", f"{topic}-g")
+    assert (status, out) == (0, "")
+
+
 def test_group_commits_exactly_what_was_printed_and_resumes_there(
     kafka_bootstrap, topic_factory, capsys
 ):
