@@ -9,6 +9,7 @@ short timeouts (see README: "Kafka client settings").
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -54,6 +55,7 @@ EXIT_KAFKA_UNAVAILABLE = 3
 # Security settings (kafka-python names) every client of this process gets: set once by the
 # command line from --kafka-config / NEWSWIRE_KAFKA_* (pipeline/kafka_security.py).
 _security: dict[str, Any] = {}
+_security_env: dict[str, str] = {}
 
 
 class KafkaUnavailable(KafkaError):
@@ -69,11 +71,21 @@ class KafkaUnavailable(KafkaError):
         return str(self.args[0]) if self.args else ""
 
 
-def use_security(settings: Mapping[str, Any]) -> None:
+def use_security(settings: Mapping[str, Any], config_file: str | None = None) -> None:
     """Give every Kafka client this process builds these security settings (kafka-python
-    ``security_protocol``, ``sasl_*``, ``ssl_*``); an empty mapping means plaintext."""
+    ``security_protocol``, ``sasl_*``, ``ssl_*``); an empty mapping means plaintext.
+    ``config_file`` (the --kafka-config file) is handed to child processes."""
     _security.clear()
     _security.update(settings)
+    _security_env.clear()
+    if config_file:
+        _security_env["NEWSWIRE_KAFKA_CONFIG"] = os.path.abspath(config_file)
+
+
+def security_environment() -> dict[str, str]:
+    """Environment variables that give a child ``newswire`` process the same settings (the
+    NEWSWIRE_KAFKA_* variables are inherited anyway)."""
+    return dict(_security_env)
 
 
 def client_security() -> dict[str, Any]:

@@ -30,7 +30,12 @@ import pipeline
 from pipeline.broker import DEFAULT_TOPICS, BrokerError, EmbeddedBroker, free_port
 from pipeline.commands.argtypes import positive_seconds
 from pipeline.display import format_dead_letter, format_story
-from pipeline.kafka_clients import check_bootstrap_servers, ensure_topics, make_consumer
+from pipeline.kafka_clients import (
+    check_bootstrap_servers,
+    ensure_topics,
+    make_consumer,
+    security_environment,
+)
 from pipeline.sample_feeds import SAMPLE_DIR, SAMPLE_OPML, FeedServer, served_feed_list
 from pipeline.signals import stop_on_signals
 from schemas import DEAD_LETTER, ENRICHED_STORY, RecordError
@@ -101,7 +106,7 @@ class Child:
         self.name = name
         self.log_path = log_path
         package_root = str(Path(pipeline.__file__).resolve().parents[1])
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **security_environment())
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         with open(log_path, "wb") as log:
             # Its own session: Ctrl-C reaches this process only, which stops parts in order.
