@@ -53,31 +53,30 @@ def _ask_api_versions(sock: socket.socket) -> bool:
 
 
 def _probe_one(host: str, port: int, settings: Mapping[str, Any], deadline: float) -> str | None:
-    where = f"{host}:{port}"
     tls = settings.get("security_protocol", "PLAINTEXT") in _TLS_PROTOCOLS
     try:
         sock = socket.create_connection((host, port), timeout=max(0.1, deadline - time.monotonic()))
     except socket.gaierror:
-        return f"{where}: unknown host {host!r}"
+        return f"unknown host {host!r}"
     except ConnectionRefusedError:
-        return f"{where}: connection refused (nothing listens there)"
+        return "connection refused (nothing listens there)"
     except TimeoutError:
-        return f"{where}: no answer to the TCP connection"
+        return "no answer to the TCP connection"
     except OSError as exc:
-        return f"{where}: {exc.strerror or exc}"
+        return str(exc.strerror or exc)
     try:
         sock.settimeout(max(0.1, deadline - time.monotonic()))
         if tls:
             try:
                 sock = _ssl_context(settings).wrap_socket(sock, server_hostname=host)
             except ssl.SSLCertVerificationError as exc:
-                return (f"{where}: the broker's TLS certificate is not trusted "
+                return (f"the broker's TLS certificate is not trusted "
                         f"({exc.verify_message}): check ssl.truststore.location / "
                         "ssl.ca.location (the CA that signed the broker's certificate)"
                         + (" and ssl.endpoint.identification.algorithm"
                            if "hostname" in str(exc.verify_message) else ""))
             except ssl.SSLError as exc:
-                return (f"{where}: TLS handshake failed ({exc.reason or exc}): is this a TLS "
+                return (f"TLS handshake failed ({exc.reason or exc}): is this a TLS "
                         "listener? check security.protocol and the port")
         try:
             if _ask_api_versions(sock):
@@ -86,18 +85,18 @@ def _probe_one(host: str, port: int, settings: Mapping[str, Any], deadline: floa
             reason = exc.reason or str(exc)
             if "CERTIFICATE_REQUIRED" in reason.upper() or "BAD_CERTIFICATE" in reason.upper() \
                     or "UNKNOWN_CA" in reason.upper():
-                return (f"{where}: the broker refused our TLS client certificate ({reason}): "
+                return (f"the broker refused our TLS client certificate ({reason}): "
                         "check ssl.keystore.location / ssl.certificate.location and that the "
                         "broker trusts its CA")
-            return f"{where}: TLS error ({reason})"
+            return f"TLS error ({reason})"
         except TimeoutError:
-            return (f"{where}: connected, but no Kafka answer"
+            return ("connected, but no Kafka answer"
                     + ("" if tls else ": a TLS listener? then set security.protocol=SSL or "
                        "SASL_SSL"))
         except OSError as exc:
-            return (f"{where}: the connection closed before a Kafka answer ({exc.strerror or exc})"
+            return (f"the connection closed before a Kafka answer ({exc.strerror or exc})"
                     + ("" if tls else ": a TLS or SASL listener? check security.protocol"))
-        return (f"{where}: something answered, but not as a Kafka broker"
+        return ("something answered, but not as a Kafka broker"
                 + ("" if tls else ": a TLS or SASL listener? check security.protocol"))
     finally:
         sock.close()
@@ -107,11 +106,12 @@ def probe(bootstrap_servers: str, settings: Mapping[str, Any], timeout_s: float)
     """None when a broker of ``bootstrap_servers`` answers; else one line saying what failed
     at each address and what to check. Bounded by ``timeout_s`` in all."""
     deadline = time.monotonic() + timeout_s
+    servers = _servers(bootstrap_servers)
     problems = []
-    for host, port in _servers(bootstrap_servers):
+    for host, port in servers:
         problem = _probe_one(host, port, settings, deadline)
         if problem is None:
             return None
-        problems.append(problem)
+        problems.append(problem if len(servers) == 1 else f"{host}:{port}: {problem}")
     hint = "" if any("TLS" in p or "security.protocol" in p for p in problems) else f"; {_PLAINTEXT_HINT}"
     return f"cannot reach Kafka at {bootstrap_servers}: {'; '.join(problems)}{hint}"

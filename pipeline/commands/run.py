@@ -31,6 +31,8 @@ from pipeline.broker import DEFAULT_TOPICS, BrokerError, EmbeddedBroker, free_po
 from pipeline.commands.argtypes import positive_seconds
 from pipeline.display import format_dead_letter, format_story
 from pipeline.kafka_clients import (
+    EXIT_KAFKA_UNAVAILABLE,
+    KafkaUnavailable,
     check_bootstrap_servers,
     ensure_topics,
     make_consumer,
@@ -447,7 +449,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"newswire run: --broker-port: {args.broker_port} is not a TCP port", file=sys.stderr)
         return 2
     run = Run(args)
-    failure = None
+    failure, status = None, 1
     with stop_on_signals() as stop:
         try:
             run.start()
@@ -455,6 +457,8 @@ def main(args: argparse.Namespace) -> int:
             failure = run.watch(stop, until)
         except (ValueError, OSError, BrokerError, KafkaError) as exc:
             failure = f"could not start: {exc}"
+            if isinstance(exc, KafkaUnavailable):
+                status = EXIT_KAFKA_UNAVAILABLE
         finally:
             try:
                 run.stop(stop)
@@ -464,4 +468,4 @@ def main(args: argparse.Namespace) -> int:
     if failure:
         print(f"newswire run: {failure}", file=sys.stderr)
     say(run.summary())
-    return 1 if failure else 0
+    return status if failure else 0
