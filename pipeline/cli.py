@@ -29,6 +29,7 @@ COMMANDS = {
     "replay": "pipeline.commands.replay",
     "run": "pipeline.commands.run",
     "tail": "pipeline.commands.tail",
+    "topics": "pipeline.commands.topics",
 }
 
 

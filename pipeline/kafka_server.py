@@ -38,6 +38,7 @@ _LOG4J_VERSION = "2.25.5"
 JVM_HEAP = "512m"
 _MAVEN_TIMEOUT_S = 900
 _STOP_GRACE_S = 15.0
+_CONTROLLER_PORT_FILE = "newswire-controller-port"
 
 _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -175,7 +176,7 @@ class KafkaServer(BrokerProcess):
         self.scram_users = tuple(scram_users)
         self.version = version
         self._temporary = data_dir is None
-        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
 
     def describe(self) -> str:
         return f"Apache Kafka {self.version}, data in {self.data_dir}"
@@ -217,12 +218,21 @@ class KafkaServer(BrokerProcess):
         if self.data_dir is None:
             self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # The controller's address is part of the formatted metadata (the voter set): a
+        # restart on the same data directory must use the same port.
+        port_file = self.data_dir / _CONTROLLER_PORT_FILE
+        if port_file.exists():
+            self.controller_port = int(port_file.read_text("utf-8"))
+        else:
+            port_file.write_text(str(self.controller_port), "utf-8")
         config = workdir / "server.properties"
         config.write_text(self._server_properties(), "utf-8")
         log4j = workdir / "log4j2.properties"
         log4j.write_text(_LOG4J_CONFIG, "utf-8")
+        # C1 only: formatting 5.7 -> 1.8 s and start 11.6 -> 6.9 s here (load 6.7 on 2
+        # cores); the peak speed it gives up does not matter for a loopback broker.
         base = [
-            java, f"-Xmx{JVM_HEAP}", "-Xms64m", "-XX:+UseSerialGC", "-Xshare:auto",
+            java, f"-Xmx{JVM_HEAP}", "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={log4j}",
             "-cp", f"{libs}/*",
         ]
