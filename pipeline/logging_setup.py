@@ -90,10 +90,13 @@ def configure_logging(level: str = "INFO", log_format: str = "text",
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # kafka-python (every connection) and httpx (every request) are chatty at INFO: keep
-    # them at WARNING unless debugging.
-    for chatty in ("kafka", "httpx", "httpcore"):
+    # httpx (every request) is chatty at INFO: WARNING unless debugging. kafka-python logs
+    # every failed connection attempt as ERROR/WARNING while it retries; our code says what
+    # went wrong in one line (pipeline/kafka_clients.py), so its own logs show only at DEBUG.
+    for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    debug = logging.getLevelName(level) <= logging.DEBUG
+    logging.getLogger("kafka").setLevel(logging.DEBUG if debug else logging.CRITICAL + 1)
 
 
 @contextlib.contextmanager

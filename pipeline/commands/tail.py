@@ -18,6 +18,7 @@ from kafka.structs import OffsetAndMetadata
 from pipeline.commands.argtypes import positive_int, positive_seconds
 from pipeline.display import format_dead_letter, format_story, story_matches
 from pipeline.kafka_clients import (
+    KafkaUnavailable,
     check_bootstrap_servers,
     check_topic_name,
     make_consumer,
@@ -298,6 +299,8 @@ def main(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         try:
             consumer = open_consumer(args)
+        except KafkaUnavailable:
+            raise  # one line and its own exit status (pipeline/cli.py)
         except (ValueError, KafkaError) as exc:
             print(f"newswire tail: {exc}", file=sys.stderr)
             return 2
