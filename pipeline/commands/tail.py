@@ -16,14 +16,14 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.commands.argtypes import positive_int, positive_seconds
-from pipeline.display import format_story, story_matches
+from pipeline.display import count_matches, format_count, format_story, story_matches
 from pipeline.kafka_clients import (
     check_bootstrap_servers,
     check_topic_name,
     make_consumer,
 )
 from pipeline.signals import stop_on_signals
-from schemas import ENRICHED_STORY, RecordError
+from schemas import ENRICHED_STORY, STATS, RecordError
 from schemas.timefmt import parse_rfc3339
 
 HELP = "print enriched stories from Kafka as they arrive (compact, or JSON lines for jq)"
@@ -94,8 +94,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT...] (default: %(default)s, "
         "where `newswire run` starts its broker)",
     )
-    parser.add_argument("--topic", default="news.enriched", metavar="NAME",
-                        help="topic to read (default: %(default)s)")
+    parser.add_argument("--topic", default=None, metavar="NAME",
+                        help="topic to read (default: news.enriched; news.stats with --stats)")
+    parser.add_argument(
+        "--stats", action="store_true",
+        help="read windowed counts (newswire enrich --stats-topic) instead of stories: one line "
+        "per firing of a minute's count by country, credit or cited agency; --country, --credit "
+        "and --cited then pick which counts to show",
+    )
     parser.add_argument(
         "--group", default=None, metavar="NAME",
         help="join this consumer group: resume from its committed offsets and commit what "
@@ -198,8 +204,10 @@ def open_consumer(args: argparse.Namespace) -> KafkaConsumer:
     return consumer
 
 
-def render(record: dict[str, Any], as_json: bool) -> str:
-    return orjson.dumps(record).decode() if as_json else format_story(record)
+def render(record: dict[str, Any], as_json: bool, stats: bool = False) -> str:
+    if as_json:
+        return orjson.dumps(record).decode()
+    return format_count(record) if stats else format_story(record)
 
 
 def tail(
@@ -211,6 +219,8 @@ def tail(
 ) -> TailCounts:
     """Print records until ``stop`` is set, --max stories were printed or --timeout passed."""
     counts = TailCounts()
+    codec, kind = (STATS, "windowed count") if args.stats else (ENRICHED_STORY, "enriched story")
+    matches = count_matches if args.stats else story_matches
     last_activity: float | None = None
     while not stop.is_set():
         batch = consumer.poll(timeout_ms=POLL_MS)
@@ -225,18 +235,18 @@ def tail(
                 where = f"{message.topic}[{message.partition}]@{message.offset}"
                 try:
                     if message.value is None:
-                        raise RecordError("$", "no value (a tombstone)", ENRICHED_STORY.name)
-                    record = ENRICHED_STORY.decode(message.value)
+                        raise RecordError("$", "no value (a tombstone)", codec.name)
+                    record = codec.decode(message.value)
                 except RecordError as exc:
                     counts.invalid += 1
-                    print(f"newswire tail: skipped {where}: not a valid enriched story "
+                    print(f"newswire tail: skipped {where}: not a valid {kind} "
                           f"({exc})", file=err, flush=True)
                     continue
-                if not story_matches(record, credit=args.credit, cited=args.cited,
-                                     countries=args.country):
+                if not matches(record, credit=args.credit, cited=args.cited,
+                               countries=args.country):
                     counts.filtered += 1
                     continue
-                print(render(record, args.json), file=out, flush=True)
+                print(render(record, args.json, args.stats), file=out, flush=True)
                 counts.printed += 1
                 if args.max is not None and counts.printed >= args.max:
                     stop.set()
@@ -253,6 +263,7 @@ def tail(
 def main(args: argparse.Namespace) -> int:
     try:
         args.bootstrap_servers = check_bootstrap_servers(args.bootstrap_servers)
+        args.topic = args.topic or ("news.stats" if args.stats else "news.enriched")
         check_topic_name(args.topic, "--topic")
         if args.group is not None and not args.group.strip():
             raise ValueError("--group: empty; give a consumer group name or leave it out")
