@@ -56,7 +56,7 @@ DESCRIPTION = (
     "the parts at real infrastructure instead."
 )
 
-RAW, ENRICHED, DEAD = DEFAULT_TOPICS  # news.raw, news.enriched, news.deadletter
+RAW, ENRICHED, DEAD = DEFAULT_TOPICS[:3]  # news.raw, news.enriched, news.deadletter (not news.stats)
 POLL_MS = 200
 PROGRESS_EVERY_S = 2.0
 STOP_TIMEOUT_S = 30.0
@@ -186,7 +186,7 @@ def scrape_polls(url: str) -> Counter[str] | None:
 def open_consumer(bootstrap: str) -> KafkaConsumer:
     """Reads the three topics from their current ends: this run's records only."""
     consumer = make_consumer(bootstrap, group_id=None)
-    partitions = [TopicPartition(topic, p) for topic in DEFAULT_TOPICS
+    partitions = [TopicPartition(topic, p) for topic in (RAW, ENRICHED, DEAD)
                   for p in sorted(consumer.partitions_for_topic(topic) or ())]
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
