@@ -8,6 +8,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -131,3 +132,37 @@ def read_topic(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1
 
 def counts(records: list[Published]) -> Counter:
     return Counter((record.story_id, record.revision) for record in records)
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    status: int
+    peak_rss_mb: float  # peak resident memory of the `newswire ingest` process
+    output: str
+
+
+def run_ingest_measured(argv: list[str], *, timeout: float = 120.0) -> IngestRun:
+    """Run the real `newswire ingest ARGV` command in a subprocess; its exit status, its own
+    peak RSS (os.wait4 on that child, so other children do not count) and its output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "--log-level", "INFO", "ingest", *argv],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                log.seek(0)
+                raise AssertionError(f"newswire ingest did not exit within {timeout:g} s:\n"
+                                     + log.read().decode(errors="replace")[-3000:])
+            time.sleep(0.05)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    return IngestRun(proc.returncode, usage.ru_maxrss / 1024, output)

@@ -1,0 +1,80 @@
+"""Attacks on the feed reader, each rerun against the real `newswire ingest --once` command
+(a subprocess whose peak memory is measured), a feed server on loopback and the session's
+broker; what reached the topic is counted with an independent client (confluent-kafka).
+
+For every attack: the process stays under PEAK_MB, exits normally, the other feed served
+beside the hostile one is published in the same run, and every entry is accounted for.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import zstandard
+
+from tests.pipeline.reader.harness import (
+    IngestRun,
+    expected_ids,
+    ingest_args,
+    read_topic,
+    run_ingest_measured,
+    write_feed_list,
+)
+from tests.pipeline.reader.test_reader import rss
+
+PEAK_MB = 300
+BOMB_BYTES = 512 * 2**20  # decoded size of each decompression bomb
+
+HEAD = ('<?xml version="1.0"?><rss version="2.0"><channel><title>Bomb</title>'
+        "<link>https://bomb.example.com/</link><item><title>Ordinary entry {tag}</title>"
+        "<guid>bomb-{tag}</guid><link>https://bomb.example.com/{tag}</link>"
+        "<description>Before the filler.</description></item><!--")
+
+
+def _filler(size: int, tag: str):
+    yield HEAD.format(tag=tag).encode()
+    chunk = b" " * 2**20
+    for _ in range(size // len(chunk)):
+        yield chunk
+
+
+def gzip_bomb(layers: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    data = b"".join(compressor.compress(piece) for piece in _filler(BOMB_BYTES, "gzip")) + compressor.flush()
+    for _ in range(layers - 1):
+        outer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        data = outer.compress(data) + outer.flush()
+    return data
+
+
+def zstd_bomb() -> bytes:
+    compressor = zstandard.ZstdCompressor(level=19).compressobj()
+    return b"".join(compressor.compress(piece) for piece in _filler(BOMB_BYTES, "zstd")) + compressor.flush()
+
+
+def ingest_once(tmp_path, urls: list[str], bootstrap: str, topic: str, *extra: str) -> IngestRun:
+    feeds = write_feed_list(tmp_path, urls)
+    run = run_ingest_measured(ingest_args(feeds, tmp_path / "reader.sqlite3", bootstrap, topic,
+                                          "--once", *extra))
+    print(f"newswire ingest --once {' '.join(extra)}: peak RSS {run.peak_rss_mb:.0f} MB")
+    assert run.peak_rss_mb < PEAK_MB, f"peak RSS {run.peak_rss_mb:.0f} MB\n{run.output[-3000:]}"
+    return run
+
+
+def test_decompression_bombs_are_cut_at_the_decoded_size_limit(feed_server, kafka_bootstrap, topic_factory,
+                                                               tmp_path):
+    topic = topic_factory("raw")
+    feed_server.put("/gzip-gzip.xml", gzip_bomb(2), headers={"Content-Encoding": "gzip, gzip"})
+    feed_server.put("/zstd.xml", zstd_bomb(), headers={"Content-Encoding": "zstd"})
+    feed_server.put("/brotli.xml", b"\x0b\x02\x80hello\x03", headers={"Content-Encoding": "br"})
+    other = rss([("o-1", "Other desk story")])
+    feed_server.put("/other.xml", other)
+    urls = [feed_server.url(path) for path in ("/gzip-gzip.xml", "/zstd.xml", "/brotli.xml", "/other.xml")]
+    run = ingest_once(tmp_path, urls, kafka_bootstrap, topic, "--max-body-mb", "10")
+    assert run.status == 0, run.output[-3000:]
+    assert "the body was cut off at 10485760 bytes (size limit)" in run.output
+    assert "unsupported Content-Encoding br" in run.output
+    records = read_topic(kafka_bootstrap, topic, expect=3)
+    titles = sorted(record.title for record in records)
+    assert titles == ["Ordinary entry gzip", "Ordinary entry zstd", "Other desk story"]
+    assert {r.story_id for r in records} >= expected_ids(urls[3], other)
