@@ -7,7 +7,8 @@ we fetched ourselves, wrapped in a stream so that it never opens a URL or a path
   bytes that are valid UTF-8 are UTF-8 whatever the document declares (the usual "wrong
   charset": UTF-8 served as ISO-8859-1); else the declared encoding (XML declaration, then
   HTTP header); else UTF-8 with the invalid bytes read as Windows-1252 (mixed encodings);
-- unsafe entity declarations are removed first (see ``safety.defuse_doctype``);
+- unsafe entity declarations are removed from the decoded text, whatever the document's
+  encoding (see ``safety.defuse_doctype``);
 - a malformed (``bozo``) document keeps the entries feedparser recovered, and the reason is
   recorded; when the document was cut short, entries after the last closed one are dropped
   (they would be published truncated);
@@ -99,15 +100,33 @@ def _codec_name(label: str | None) -> str | None:
         return None
 
 
+_XML_START = b"<\t\n\r "
+
+
+def _sniff_wide(head: bytes) -> str | None:
+    """UTF-32/UTF-16 without a byte order mark, told by the zero bytes around the first
+    character ('<' or white space), as XML 1.0 appendix F does."""
+    if len(head) < 4:
+        return None
+    if head[:3] == b"\x00\x00\x00" and head[3] in _XML_START:
+        return "utf-32-be"
+    if head[0] in _XML_START and head[1:] == b"\x00\x00\x00":
+        return "utf-32-le"
+    if head[0] == 0 and head[1] in _XML_START and head[2] == 0:
+        return "utf-16-be"
+    if head[0] in _XML_START and head[1] == 0 and head[3] == 0:
+        return "utf-16-le"
+    return None
+
+
 def decode_document(data: bytes, content_type: str | None) -> tuple[str, str, str | None]:
     """Decode a feed document: (text, encoding used, note on a declaration that was wrong)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, errors="replace"), encoding, None
-    if data.startswith(b"<\x00?\x00"):
-        return data.decode("utf-16-le", errors="replace"), "utf-16-le", None
-    if data.startswith(b"\x00<\x00?"):
-        return data.decode("utf-16-be", errors="replace"), "utf-16-be", None
+    sniffed = _sniff_wide(data[:4])
+    if sniffed:
+        return data.decode(sniffed, errors="replace"), sniffed, None
     xml_match = _XML_ENCODING.match(data[:1024])
     http_match = _CHARSET.search(content_type or "")
     xml_label = xml_match.group(1).decode("ascii") if xml_match else None
@@ -269,10 +288,10 @@ def parse_feed(
     result = ParsedFeed()
     if truncated:
         result.problems.append(f"the body was cut off at {len(body)} bytes (size limit)")
-    data, note = defuse_doctype(body)
+    text, result.encoding, note = decode_document(body, headers.get("content-type"))
     if note:
         result.problems.append(note)
-    text, result.encoding, note = decode_document(data, headers.get("content-type"))
+    text, note = defuse_doctype(text)  # on the decoded text: what the parser will read
     if note:
         result.problems.append(note)
     utf8 = text.encode("utf-8")

@@ -200,3 +200,11 @@ def test_decode_limited_holds_the_limit_on_a_nested_bomb():
     bomb = gzip.compress(gzip.compress(bomb))
     body, truncated = decode_limited([bomb], content_codings("gzip,gzip,gzip"), 1000)
     assert truncated and body == b"\0" * 1000
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::a9fe:a9fe]", "[2002:a00:1::1]", "[::7f00:1]", "[fec0::1]",
+                                  "[::ffff:0:7f00:1]"])
+def test_ipv6_forms_of_private_addresses_are_refused_before_connecting(fast_options, host):
+    guarded = dataclasses.replace(fast_options, allow_private_addresses=False)
+    result = fetch(guarded, f"http://{host}/latest/meta-data/")
+    assert result.error.startswith(f"refused: {host.strip('[]')} resolves to")

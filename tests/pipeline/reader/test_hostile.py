@@ -78,3 +78,30 @@ def test_decompression_bombs_are_cut_at_the_decoded_size_limit(feed_server, kafk
     titles = sorted(record.title for record in records)
     assert titles == ["Ordinary entry gzip", "Ordinary entry zstd", "Other desk story"]
     assert {r.story_id for r in records} >= expected_ids(urls[3], other)
+
+
+def utf16_entity_bomb(bom: bool) -> bytes:
+    """A quadratic blow-up (one 9,000-character entity used 7,000 times: 63 M characters)
+    in a ~100 KB UTF-16 document that also carries one ordinary entry."""
+    uses = "&big;" * 7000
+    text = ('<?xml version="1.0" encoding="UTF-16"?>\n'
+            f'<!DOCTYPE rss [\n<!ENTITY big "{"x" * 9000}">\n]>\n'
+            '<rss version="2.0"><channel><title>Wide</title><link>https://wide.example.com/</link>'
+            f'<item><title>Ordinary wide entry {bom}</title><guid>wide-{bom}</guid>'
+            f'<link>https://wide.example.com/{bom}</link><description>{uses}</description></item>'
+            "</channel></rss>")
+    return text.encode("utf-16" if bom else "utf-16-le")
+
+
+def test_an_entity_bomb_in_utf16_is_defused(feed_server, kafka_bootstrap, topic_factory, tmp_path):
+    topic = topic_factory("raw")
+    feed_server.put("/bom.xml", utf16_entity_bomb(True), content_type="application/rss+xml")
+    feed_server.put("/sniffed.xml", utf16_entity_bomb(False), content_type="application/rss+xml")
+    feed_server.put("/other.xml", rss([("o-1", "Other desk story")]))
+    urls = [feed_server.url(path) for path in ("/bom.xml", "/sniffed.xml", "/other.xml")]
+    run = ingest_once(tmp_path, urls, kafka_bootstrap, topic)
+    assert run.status == 0, run.output[-3000:]
+    assert run.output.count("removed 1 entity declaration(s) from the DOCTYPE") == 2
+    records = read_topic(kafka_bootstrap, topic, expect=3)
+    assert sorted(r.title for r in records) == ["Ordinary wide entry False", "Ordinary wide entry True",
+                                                "Other desk story"]
