@@ -12,7 +12,7 @@ from pipeline import metrics
 from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.reader.feedlist import FeedListError, load_feed_list
 from pipeline.reader.options import DEFAULT_USER_AGENT, ReaderOptions
-from pipeline.reader.publish import Publisher
+from pipeline.reader.publish import DEFAULT_MAX_RECORD_BYTES, Publisher
 from pipeline.reader.service import Reader
 from pipeline.reader.store import DEFAULT_STORE, Store, StoreError
 from pipeline.signals import stop_on_signals
@@ -77,6 +77,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="records waiting for Kafka above which polling pauses (default: %(default)s)")
     kafka.add_argument("--kafka-timeout", type=float, default=30.0, metavar="SECONDS",
                        help="longest wait for Kafka per batch before retrying (default: %(default)s)")
+    kafka.add_argument("--max-record-bytes", type=int, default=DEFAULT_MAX_RECORD_BYTES, metavar="N",
+                       help="largest record (key + value) sent to Kafka; larger ones, and any Kafka "
+                            "refuses for good, are parked in the store (`newswire feeds parked`) "
+                            "instead of holding up the others (default: %(default)s)")
     kafka.add_argument("--publish-timeout", type=float, default=120.0, metavar="SECONDS",
                        help="with --once: how long to wait for Kafka to take every record (default: %(default)s)")
     kafka.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
@@ -106,6 +110,8 @@ def main(args: argparse.Namespace) -> int:
         topic = check_topic_name(args.topic, "--topic")
         if args.kafka_timeout <= 0 or args.publish_timeout <= 0 or args.forget_after_days < 0:
             raise ValueError("--kafka-timeout and --publish-timeout must be > 0, --forget-after-days >= 0")
+        if args.max_record_bytes < 1024:
+            raise ValueError(f"--max-record-bytes: {args.max_record_bytes} must be >= 1024")
         sources = load_feed_list(args.feeds)
         Path(args.store).parent.mkdir(parents=True, exist_ok=True)
         store = Store(args.store)
@@ -114,7 +120,8 @@ def main(args: argparse.Namespace) -> int:
     except (ValueError, FeedListError, StoreError, OSError) as exc:
         print(f"newswire ingest: {exc}", file=sys.stderr)
         return 2
-    publisher = Publisher(args.store, bootstrap, topic, kafka_timeout=args.kafka_timeout).start()
+    publisher = Publisher(args.store, bootstrap, topic, kafka_timeout=args.kafka_timeout,
+                          max_record_bytes=args.max_record_bytes).start()
     reader = Reader.for_sources(
         store, sources, options, publisher=publisher,
         forget_after=args.forget_after_days * 86400 or None,
@@ -132,7 +139,8 @@ def main(args: argparse.Namespace) -> int:
         publisher.stop(timeout=args.kafka_timeout + 5)
         waiting = store.pending_count()
         store.close()
-    summary = f"{len(sources)} feeds: {counters.line()} published={publisher.stats.published} waiting={waiting}"
+    summary = (f"{len(sources)} feeds: {counters.line()} published={publisher.stats.published} "
+               f"waiting={waiting} parked={publisher.stats.parked}")
     print(f"newswire ingest: {summary}", flush=True)
     if waiting:
         log.error("%d records still wait for Kafka at %s; they stay in %s and are published by "

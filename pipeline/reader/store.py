@@ -12,6 +12,10 @@ Tables:
   transaction as the feed's new state, and a record leaves the outbox only once Kafka
   acknowledged it. So a crash or a broker outage can repeat a record (same key and revision),
   never lose one.
+- ``parked``: records Kafka refused for good (larger than the record size limit, invalid
+  for the broker). They leave the outbox so the records behind them go on; ``newswire feeds
+  status`` counts them, ``newswire feeds parked`` lists them with the reason, and
+  ``newswire feeds retry`` puts them back in the outbox (after the limit was raised).
 
 Each thread uses its own :class:`Store` (SQLite connections are not shared between threads).
 """
@@ -85,6 +89,16 @@ CREATE TABLE IF NOT EXISTS outbox (
     value BLOB NOT NULL,
     enqueued_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS parked (
+    seq INTEGER PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    feed_id INTEGER NOT NULL,
+    value BLOB NOT NULL,
+    enqueued_at REAL NOT NULL,
+    parked_at REAL NOT NULL,
+    reason TEXT NOT NULL
+);
 """
 
 
@@ -129,6 +143,17 @@ class OutboxRow:
     revision: int
     feed_id: int
     value: bytes
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    seq: int
+    story_id: str
+    revision: int
+    feed_id: int
+    size: int
+    parked_at: float
+    reason: str
 
 
 @dataclass
@@ -386,6 +411,44 @@ class Store:
                 [(count, feed_id) for feed_id, count in per_feed.items()],
             )
 
+    def park(self, refused: Iterable[tuple[OutboxRow, str]]) -> int:
+        """Kafka refused these records for good: move them from the outbox to ``parked``
+        with the reason, so they no longer hold up the records behind them."""
+        now = self._clock()
+        with self._transaction():
+            moved = 0
+            for row, reason in refused:
+                moved += self._db.execute(
+                    "INSERT INTO parked SELECT seq, story_id, revision, feed_id, value, enqueued_at, ?, ? "
+                    "FROM outbox WHERE seq = ?", (now, reason, row.seq),
+                ).rowcount
+                self._db.execute("DELETE FROM outbox WHERE seq = ?", (row.seq,))
+        return moved
+
+    def parked(self) -> list[ParkedRow]:
+        rows = self._db.execute(
+            "SELECT seq, story_id, revision, feed_id, LENGTH(value), parked_at, reason FROM parked ORDER BY seq"
+        ).fetchall()
+        return [ParkedRow(*row) for row in rows]
+
+    def parked_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM parked").fetchone()[0]
+
+    def unpark(self, seqs: Iterable[int] | None = None) -> int:
+        """Put parked records (all, or those numbered ``seqs``) back in the outbox, in their
+        old order; returns how many."""
+        where, params = "", []
+        if seqs is not None:
+            params = list(seqs)
+            where = f"WHERE seq IN ({', '.join('?' * len(params))})" if params else "WHERE 0"
+        with self._transaction():
+            moved = self._db.execute(
+                "INSERT INTO outbox (seq, story_id, revision, feed_id, value, enqueued_at) "
+                f"SELECT seq, story_id, revision, feed_id, value, enqueued_at FROM parked {where}", params,
+            ).rowcount
+            self._db.execute(f"DELETE FROM parked {where}", params)
+        return moved
+
     # --- upkeep -----------------------------------------------------------------------------
 
     def forget(self, older_than: float) -> int:
@@ -398,6 +461,7 @@ class Store:
             ).rowcount
             self._db.execute(
                 "DELETE FROM stories WHERE story_id NOT IN (SELECT story_id FROM feed_entries) "
-                "AND story_id NOT IN (SELECT story_id FROM outbox)"
+                "AND story_id NOT IN (SELECT story_id FROM outbox) "
+                "AND story_id NOT IN (SELECT story_id FROM parked)"
             )
         return count
