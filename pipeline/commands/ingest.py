@@ -66,6 +66,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="longest time for one fetch, redirects included (default: %(default)s)")
     http.add_argument("--max-body-mb", type=float, default=d.max_body_bytes / 2**20, metavar="MB",
                       help="larger responses are cut off there and reported (default: %(default)s)")
+    http.add_argument("--max-entries", type=int, default=d.max_entries, metavar="N",
+                      help="entries read from one feed document, the first ones; the rest are "
+                           "counted and reported (default: %(default)s)")
     http.add_argument("--max-redirects", type=int, default=d.max_redirects, metavar="N",
                       help="redirects followed per fetch (default: %(default)s)")
     http.add_argument("--user-agent", default=DEFAULT_USER_AGENT,
@@ -96,7 +99,7 @@ def _options(args: argparse.Namespace) -> ReaderOptions:
         connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
         total_timeout=args.total_timeout, max_body_bytes=int(args.max_body_mb * 2**20),
         max_redirects=args.max_redirects, max_concurrency=args.concurrency,
-        per_host=args.per_host, max_pending=args.max_pending,
+        per_host=args.per_host, max_pending=args.max_pending, max_entries=args.max_entries,
         allow_private_addresses=args.allow_private_addresses, user_agent=args.user_agent,
     )
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.reader.feedlist import FeedSource
-from pipeline.reader.parse import ParsedEntry
+from pipeline.reader.parse import ParsedEntry, encode_repaired
 from schemas import RAW_STORY, RecordError
 
 STORE_FORMAT = "1"
@@ -165,6 +165,7 @@ class Enqueued:
     unchanged: int = 0
     seen_elsewhere: int = 0  # known from another feed: not published again
     invalid: list[str] = field(default_factory=list)  # entries whose record broke the schema
+    repaired: list[str] = field(default_factory=list)  # entries kept with a refused field emptied
 
     @property
     def queued(self) -> int:
@@ -310,7 +311,9 @@ class Store:
             db.executemany("INSERT OR IGNORE INTO unreliable_guids VALUES (?, ?)",
                            [(feed_id, guid) for guid in colliding_guids])
             counts = self._enqueue(feed_id, entries, now)
-            problem = "; ".join([*(problems or []), *counts.invalid]) or None
+            repaired = [(f"{len(counts.repaired)} entries kept with a refused field emptied "
+                        f"(first: {counts.repaired[0]})")] if counts.repaired else []
+            problem = "; ".join([*(problems or []), *counts.invalid, *repaired]) or None
             db.execute(
                 "UPDATE feeds SET last_poll_at = ?, last_success_at = ?, last_status = ?, "
                 "last_outcome = 'ok', last_error = NULL, last_problem = ?, next_poll_at = ?, "
@@ -352,11 +355,13 @@ class Store:
                 continue
             revision = 1 if previous is None else previous + 1
             try:
-                value = RAW_STORY.encode({**entry.record, "revision": revision})
+                value, emptied = encode_repaired({**entry.record, "revision": revision}, RAW_STORY.encode)
             except RecordError as exc:
                 carried.pop()
                 counts.invalid.append(f"entry {entry.guid or entry.story_id}: record refused ({exc})")
                 continue
+            if emptied:
+                counts.repaired.append(f"entry {entry.guid or entry.story_id}: {'; '.join(emptied)}")
             if previous is None:
                 new_stories.append((entry.story_id, revision, entry.fingerprint, now))
                 counts.new += 1

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -141,28 +141,34 @@ class IngestRun:
     output: str
 
 
+# `newswire ingest` with its peak RSS printed at exit. VmHWM is the high-water mark of the
+# process's own memory map, which starts afresh at exec; ru_maxrss from wait4 does not: Linux
+# carries the parent's peak into a child started with vfork (seen: 300 MB of pytest's own).
+_MEASURED = """
+import atexit, re, sys
+def peak():
+    with open("/proc/self/status") as status:
+        kb = re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)
+    print(f"PEAK_RSS_KB={kb}", flush=True)
+atexit.register(peak)
+from pipeline.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+_PEAK = re.compile(r"^PEAK_RSS_KB=(\d+)$", re.MULTILINE)
+
+
 def run_ingest_measured(argv: list[str], *, timeout: float = 120.0) -> IngestRun:
-    """Run the real `newswire ingest ARGV` command in a subprocess; its exit status, its own
-    peak RSS (os.wait4 on that child, so other children do not count) and its output."""
+    """Run the real `newswire ingest ARGV` command in a subprocess: its exit status, its
+    peak RSS and its output (stdout and stderr)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "--log-level", "INFO", "ingest", *argv],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                log.seek(0)
-                raise AssertionError(f"newswire ingest did not exit within {timeout:g} s:\n"
-                                     + log.read().decode(errors="replace")[-3000:])
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        log.seek(0)
-        output = log.read().decode(errors="replace")
-    return IngestRun(proc.returncode, usage.ru_maxrss / 1024, output)
+    command = [sys.executable, "-c", _MEASURED, "--log-level", "INFO", "ingest", *argv]
+    try:
+        done = subprocess.run(command, check=False, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        output = (exc.output or b"").decode(errors="replace")
+        raise AssertionError(f"newswire ingest did not exit within {timeout:g} s:\n{output[-3000:]}") from None
+    output = done.stdout.decode(errors="replace")
+    peak = _PEAK.search(output)
+    assert peak, f"no peak RSS reported:\n{output[-3000:]}"
+    return IngestRun(done.returncode, int(peak.group(1)) / 1024, output)

@@ -138,3 +138,40 @@ def test_a_record_kafka_refuses_is_parked_and_holds_up_nothing(feed_server, kafk
     run = ingest_once(tmp_path, urls, kafka_bootstrap, topic, "--max-record-bytes", str(4 * 2**20))
     assert "published=1 waiting=0 parked=0" in run.output, run.output[-3000:]
     assert "Two megabytes" in {r.title for r in read_topic(kafka_bootstrap, topic, expect=77)}
+
+
+def many_entries(count: int) -> bytes:
+    items = "".join(f"<item><title>Brief {i}</title><guid>many-{i}</guid></item>" for i in range(count))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Many</title>'
+            f"<link>https://many.example.com/</link>{items}</channel></rss>").encode()
+
+
+DATES = ["Mon, 01 Jan 0001 00:00:00 GMT", "Tue, 02 Feb 0999 10:00:00 GMT", "the day after tomorrow",
+         "Fri, 31 Dec 9999 23:59:59 -1200", "Mon, 02 Jan 2023 10:00:00 GMT"]
+REFS = ["Lone &#xD800; surrogate", "Huge &#99999999999999999999999999; reference",
+        "Beyond &#x110000; Unicode"]
+
+
+def test_recoverable_entries_are_kept_and_a_huge_feed_is_capped(feed_server, kafka_bootstrap, topic_factory,
+                                                               tmp_path):
+    topic = topic_factory("raw")
+    dates = "".join(f"<item><title>Dated {i}</title><guid>date-{i}</guid><pubDate>{d}</pubDate></item>"
+                    for i, d in enumerate(DATES))
+    refs = "".join(f"<item><title>{t}</title><guid>ref-{i}</guid><description>&lt;p&gt;Body &amp;#xDFFF;"
+                   f"&lt;/p&gt;</description></item>" for i, t in enumerate(REFS))
+    feed_server.put("/dates.xml", RSS.format(tag="d", items=dates).encode())
+    feed_server.put("/refs.xml", RSS.format(tag="r", items=refs).encode())
+    feed_server.put("/many.xml", many_entries(100_000))
+    feed_server.put("/other.xml", rss([("o-1", "Other desk story")]))
+    urls = [feed_server.url(path) for path in ("/dates.xml", "/refs.xml", "/many.xml", "/other.xml")]
+    run = ingest_once(tmp_path, urls, kafka_bootstrap, topic)
+    assert run.status == 0, run.output[-3000:]
+    assert "98000 entries after the first 2000 not read (entries per poll limit, --max-entries)" in run.output
+    assert "2 date(s) not understood, left empty" in run.output
+    assert "6 character reference(s) naming no character" in run.output
+    records = read_topic(kafka_bootstrap, topic, expect=2009)
+    titles = {r.title for r in records}
+    assert len(records) == 2009 and len(titles) == 2009
+    assert {f"Dated {i}" for i in range(5)} <= titles and "Other desk story" in titles
+    assert {"Lone \ufffd surrogate", "Huge \ufffd reference", "Beyond \ufffd Unicode"} <= titles
+    assert {f"Brief {i}" for i in range(2000)} <= titles

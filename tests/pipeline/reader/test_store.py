@@ -92,12 +92,23 @@ def test_feeds_no_longer_listed_are_kept_inactive(store):
     assert store.due(now=1e12) == [(active[0].id, "https://a.example.com/2")]
 
 
-def test_a_record_the_schema_refuses_is_reported_not_queued(store):
+def test_a_field_the_schema_refuses_is_emptied_and_the_entry_queued(store):
     (feed,) = store.sync_feeds([FeedSource("https://a.example.com/feed")])
-    bad = _entry("c" * 32, "Bad")
+    bad = _entry("c" * 32, "Bad date")
     bad.record["published_at"] = "yesterday"
     counts = _record(store, feed.id, [bad, _entry("a" * 32, "Good")])
-    assert counts.new == 1 and "published_at" in counts.invalid[0]
+    assert counts.new == 2 and not counts.invalid and "published_at emptied" in counts.repaired[0]
+    assert "1 entries kept with a refused field emptied" in store.feed(feed.id).last_problem
+    queued = {row.story_id: RAW_STORY.decode(row.value) for row in store.pending(10)}
+    assert queued["c" * 32]["published_at"] is None and queued["c" * 32]["title"] == "Bad date"
+
+
+def test_a_record_whose_identity_the_schema_refuses_is_reported_not_queued(store):
+    (feed,) = store.sync_feeds([FeedSource("https://a.example.com/feed")])
+    bad = _entry("c" * 32, "Bad")
+    bad.record["source"] = {**bad.record["source"], "feed_url": ""}
+    counts = _record(store, feed.id, [bad, _entry("a" * 32, "Good")])
+    assert counts.new == 1 and "source.feed_url" in counts.invalid[0]
     assert "record refused" in store.feed(feed.id).last_problem
 
 
