@@ -13,6 +13,7 @@ from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.reader.feedlist import FeedListError, load_feed_list
 from pipeline.reader.options import DEFAULT_USER_AGENT, ReaderOptions
 from pipeline.reader.publish import DEFAULT_MAX_RECORD_BYTES, Publisher
+from pipeline.reader.redact import RedactingFilter
 from pipeline.reader.service import Reader
 from pipeline.reader.store import DEFAULT_STORE, Store, StoreError
 from pipeline.signals import stop_on_signals
@@ -75,6 +76,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="User-Agent header; add a contact URL or e-mail for publishers (default: %(default)s)")
     http.add_argument("--allow-private-addresses", action="store_true",
                       help="allow feeds on loopback/private addresses (refused by default)")
+    http.add_argument("--allow-file-feeds", action="store_true",
+                      help="allow local files anywhere as feeds (by default only files in the "
+                           "feed list's own folder)")
     kafka = parser.add_argument_group("publishing")
     kafka.add_argument("--max-pending", type=int, default=d.max_pending, metavar="N",
                        help="records waiting for Kafka above which polling pauses (default: %(default)s)")
@@ -101,12 +105,15 @@ def _options(args: argparse.Namespace) -> ReaderOptions:
         max_redirects=args.max_redirects, max_concurrency=args.concurrency,
         per_host=args.per_host, max_pending=args.max_pending, max_entries=args.max_entries,
         allow_private_addresses=args.allow_private_addresses, user_agent=args.user_agent,
+        allow_file_feeds=args.allow_file_feeds, file_feed_dir=str(Path(args.feeds).resolve().parent),
     )
 
 
 def main(args: argparse.Namespace) -> int:
     # httpx logs every request at INFO: one line per feed per poll is noise at this scale.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    for handler in logging.getLogger().handlers:  # no feed URL's password in any log line
+        handler.addFilter(RedactingFilter())
     try:
         options = _options(args)
         bootstrap = check_bootstrap_servers(args.bootstrap_servers)
@@ -115,7 +122,7 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError("--kafka-timeout and --publish-timeout must be > 0, --forget-after-days >= 0")
         if args.max_record_bytes < 1024:
             raise ValueError(f"--max-record-bytes: {args.max_record_bytes} must be >= 1024")
-        sources = load_feed_list(args.feeds)
+        sources = load_feed_list(args.feeds, allow_file_feeds=args.allow_file_feeds)
         Path(args.store).parent.mkdir(parents=True, exist_ok=True)
         store = Store(args.store)
         if args.metrics_port is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import os
+import stat
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -221,11 +222,33 @@ class Fetcher:
         finally:
             await response.aclose()
 
+    def _file_refused(self, path: str) -> str | None:
+        """Why the local file at ``path`` may not be read as a feed, or None."""
+        if self.options.allow_file_feeds:
+            return None
+        root = self.options.file_feed_dir
+        if root is None:
+            return f"{path}: local files are not read as feeds here (allow with --allow-file-feeds)"
+        real, root = os.path.realpath(path), os.path.realpath(root)
+        if os.path.commonpath([real, root]) != root:
+            return (f"{path}: outside the feed list's folder {root} (it resolves to {real}); "
+                    "allow with --allow-file-feeds")
+        return None
+
     def _read_file(self, url: str, last_modified: str | None) -> FetchResult:
         path = url2pathname(urlsplit(url).path)
+        refused = self._file_refused(path)
+        if refused:
+            return FetchResult(url, url, error=f"refused: {refused}")
         try:
-            with open(path, "rb") as handle:
-                stamp = email.utils.formatdate(os.fstat(handle.fileno()).st_mtime, usegmt=True)
+            # O_NONBLOCK: opening a FIFO does not wait for a writer (a thread blocked there
+            # kept `ingest --once` from ever exiting); only regular files are read.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            with open(descriptor, "rb") as handle:
+                info = os.fstat(descriptor)
+                if not stat.S_ISREG(info.st_mode):
+                    return FetchResult(url, url, error=f"refused: {path} is not a regular file")
+                stamp = email.utils.formatdate(info.st_mtime, usegmt=True)
                 headers = {"last-modified": stamp}
                 if last_modified and stamp == last_modified:
                     return FetchResult(url, url, headers=headers, not_modified=True)

@@ -23,6 +23,8 @@ class ReaderOptions:
     max_pending: records waiting for Kafka in the store (the outbox) above which polling
         pauses until Kafka acknowledged enough of them.
     max_entries: entries read from one document (the first ones); the rest are reported.
+    file_feed_dir: local files under this folder may be read as feeds (the feed list's own
+        folder); None: no local file may, unless ``allow_file_feeds``.
     """
 
     interval: float = 900.0
@@ -41,6 +43,8 @@ class ReaderOptions:
     max_pending: int = 20_000
     max_entries: int = 2000
     allow_private_addresses: bool = False
+    allow_file_feeds: bool = False
+    file_feed_dir: str | None = None
     user_agent: str = DEFAULT_USER_AGENT
 
     def __post_init__(self) -> None:

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from pipeline.reader.options import ReaderOptions
+from pipeline.reader.redact import redact_url, strip_userinfo
 from pipeline.reader.safety import defuse_doctype
 from schemas import SCHEMA_VERSION, RecordError
 from schemas.identity import publisher_of, story_id
@@ -362,8 +363,10 @@ def parse_feed(
     """Parse one fetched document. ``feed_url`` is the feed's identity (the URL as listed; it
     scopes story ids and goes into the records); ``base_url`` is where the bytes came from
     (after redirects), used to resolve relative links; ``headers`` are the response headers
-    with lower-case names."""
+    with lower-case names. Credentials in ``feed_url`` are redacted in the records."""
     headers = headers or {}
+    base_url = strip_userinfo(base_url or feed_url)
+    feed_url = redact_url(feed_url)
     result = ParsedFeed()
     if truncated:
         result.problems.append(f"the body was cut off at {len(body)} bytes (size limit)")
@@ -386,7 +389,7 @@ def parse_feed(
         io.BytesIO(utf8),
         response_headers={
             "content-type": "application/xml; charset=utf-8",
-            "content-location": base_url or feed_url,
+            "content-location": base_url,
             **({"content-language": headers["content-language"]} if headers.get("content-language") else {}),
         },
     )

@@ -22,7 +22,10 @@ Each thread uses its own :class:`Store` (SQLite connections are not shared betwe
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -33,6 +36,7 @@ from typing import Any
 
 from pipeline.reader.feedlist import FeedSource
 from pipeline.reader.parse import ParsedEntry, encode_repaired
+from pipeline.reader.redact import redact_text, redact_url
 from schemas import RAW_STORY, RecordError
 
 STORE_FORMAT = "1"
@@ -106,6 +110,22 @@ class StoreError(RuntimeError):
     """The store file cannot be used (another format, unreadable, ...)."""
 
 
+def _private_file(path: str) -> None:
+    """Create the store readable by its owner only (it holds feed URLs with their
+    credentials), or make an existing one so; SQLite gives its -wal and -shm files the
+    database file's permissions."""
+    if path == ":memory:":
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+            with contextlib.suppress(OSError):  # not ours: reading it is still allowed
+                os.chmod(path, 0o600)
+    except OSError as exc:
+        raise StoreError(f"store {path}: cannot create it ({exc.strerror})") from exc
+
+
 @dataclass(frozen=True)
 class FeedState:
     id: int
@@ -129,8 +149,11 @@ class FeedState:
 
     @property
     def name(self) -> str:
-        """How logs name the feed: its URL now, and the listed one if it moved."""
-        return self.url if self.url == self.listed_url else f"{self.url} (listed as {self.listed_url})"
+        """How logs and status name the feed: its URL now, and the listed one if it moved;
+        credentials in them are shown as ``***``."""
+        if self.url == self.listed_url:
+            return redact_url(self.url)
+        return f"{redact_url(self.url)} (listed as {redact_url(self.listed_url)})"
 
 
 _FEED_COLUMNS = ", ".join(FeedState.__dataclass_fields__)
@@ -179,6 +202,7 @@ class Store:
         self.path = str(path)
         self._clock = clock
         try:
+            _private_file(self.path)
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL survives a killed process; a power cut may undo the last
@@ -276,7 +300,7 @@ class Store:
             self._db.execute(
                 "UPDATE feeds SET last_poll_at = ?, last_status = ?, last_outcome = 'error', "
                 "last_error = ?, next_poll_at = ?, consecutive_errors = ? WHERE id = ?",
-                (polled_at, status, error, next_poll_at, consecutive_errors, feed_id),
+                (polled_at, status, redact_text(error), next_poll_at, consecutive_errors, feed_id),
             )
 
     def record_not_modified(
@@ -313,7 +337,7 @@ class Store:
             counts = self._enqueue(feed_id, entries, now)
             repaired = [(f"{len(counts.repaired)} entries kept with a refused field emptied "
                         f"(first: {counts.repaired[0]})")] if counts.repaired else []
-            problem = "; ".join([*(problems or []), *counts.invalid, *repaired]) or None
+            problem = redact_text("; ".join([*(problems or []), *counts.invalid, *repaired])) or None
             db.execute(
                 "UPDATE feeds SET last_poll_at = ?, last_success_at = ?, last_status = ?, "
                 "last_outcome = 'ok', last_error = NULL, last_problem = ?, next_poll_at = ?, "

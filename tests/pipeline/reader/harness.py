@@ -157,11 +157,11 @@ sys.exit(main(sys.argv[1:]))
 _PEAK = re.compile(r"^PEAK_RSS_KB=(\d+)$", re.MULTILINE)
 
 
-def run_ingest_measured(argv: list[str], *, timeout: float = 120.0) -> IngestRun:
+def run_ingest_measured(argv: list[str], *, timeout: float = 120.0, log_level: str = "INFO") -> IngestRun:
     """Run the real `newswire ingest ARGV` command in a subprocess: its exit status, its
     peak RSS and its output (stdout and stderr)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-c", _MEASURED, "--log-level", "INFO", "ingest", *argv]
+    command = [sys.executable, "-c", _MEASURED, "--log-level", log_level, "ingest", *argv]
     try:
         done = subprocess.run(command, check=False, cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=timeout)

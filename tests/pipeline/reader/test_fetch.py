@@ -208,3 +208,19 @@ def test_ipv6_forms_of_private_addresses_are_refused_before_connecting(fast_opti
     guarded = dataclasses.replace(fast_options, allow_private_addresses=False)
     result = fetch(guarded, f"http://{host}/latest/meta-data/")
     assert result.error.startswith(f"refused: {host.strip('[]')} resolves to")
+
+
+def test_local_files_are_read_only_inside_the_allowed_folder(tmp_path, fast_options):
+    """Checked again when read: a link placed in the folder after the list was loaded."""
+    allowed, outside = tmp_path / "feeds", tmp_path / "outside"
+    allowed.mkdir(), outside.mkdir()
+    (outside / "secret.xml").write_bytes(FEED)
+    (allowed / "feed.xml").write_bytes(FEED)
+    (allowed / "link.xml").symlink_to(outside / "secret.xml")
+    options = dataclasses.replace(fast_options, allow_file_feeds=False, file_feed_dir=str(allowed))
+    assert fetch(options, (allowed / "feed.xml").as_uri()).body == FEED
+    assert "outside the feed list's folder" in fetch(options, (allowed / "link.xml").as_uri()).error
+    nowhere = dataclasses.replace(options, file_feed_dir=None)
+    assert "local files are not read as feeds here" in fetch(nowhere, (allowed / "feed.xml").as_uri()).error
+    os.mkfifo(allowed / "pipe.xml")
+    assert fetch(options, (allowed / "pipe.xml").as_uri()).error.endswith("pipe.xml is not a regular file")

@@ -8,6 +8,8 @@ beside the hostile one is published in the same run, and every entry is accounte
 
 from __future__ import annotations
 
+import os
+import stat
 import zlib
 
 import zstandard
@@ -53,10 +55,11 @@ def zstd_bomb() -> bytes:
     return b"".join(compressor.compress(piece) for piece in _filler(BOMB_BYTES, "zstd")) + compressor.flush()
 
 
-def ingest_once(tmp_path, urls: list[str], bootstrap: str, topic: str, *extra: str) -> IngestRun:
+def ingest_once(tmp_path, urls: list[str], bootstrap: str, topic: str, *extra: str,
+                log_level: str = "INFO") -> IngestRun:
     feeds = write_feed_list(tmp_path, urls)
     run = run_ingest_measured(ingest_args(feeds, tmp_path / "reader.sqlite3", bootstrap, topic,
-                                          "--once", *extra))
+                                          "--once", *extra), log_level=log_level)
     print(f"newswire ingest --once {' '.join(extra)}: peak RSS {run.peak_rss_mb:.0f} MB")
     assert run.peak_rss_mb < PEAK_MB, f"peak RSS {run.peak_rss_mb:.0f} MB\n{run.output[-3000:]}"
     return run
@@ -175,3 +178,55 @@ def test_recoverable_entries_are_kept_and_a_huge_feed_is_capped(feed_server, kaf
     assert {f"Dated {i}" for i in range(5)} <= titles and "Other desk story" in titles
     assert {"Lone \ufffd surrogate", "Huge \ufffd reference", "Beyond \ufffd Unicode"} <= titles
     assert {f"Brief {i}" for i in range(2000)} <= titles
+
+
+def test_credentials_in_a_feed_url_are_used_to_fetch_and_shown_nowhere(feed_server, kafka_bootstrap,
+                                                                       topic_factory, tmp_path, capsys):
+    topic = topic_factory("raw")
+    secret = "s3cret-pw"
+    feed_server.put("/desk.xml", rss([("c-1", "Behind a password")]))
+    feed_server.redirect("/moved.xml", 301, f"http://user:{secret}@127.0.0.1:{feed_server.port}/nowhere.xml")
+    urls = [feed_server.url(path).replace("http://", f"http://user:{secret}@")
+            for path in ("/desk.xml", "/missing.xml", "/moved.xml")]
+    run = ingest_once(tmp_path, urls, kafka_bootstrap, topic, log_level="DEBUG")
+    assert run.status == 0 and run.output.count("HTTP 404") == 2
+    assert secret not in run.output and "http://***@127.0.0.1" in run.output
+    assert feed_server.requests_for("/desk.xml")[0].headers["authorization"].startswith("Basic ")
+
+    (record,) = read_topic(kafka_bootstrap, topic, expect=1)
+    assert record.feed_url == f"http://***@127.0.0.1:{feed_server.port}/desk.xml"
+    store = tmp_path / "reader.sqlite3"
+    assert cli(["feeds", "status", "--store", str(store)]) == 0
+    status = capsys.readouterr().out
+    assert secret not in status and status.count("http://***@127.0.0.1") >= 3
+    for path in (store, *store.parent.glob("reader.sqlite3-*")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_local_files_are_feeds_only_in_the_feed_lists_folder(feed_server, kafka_bootstrap, topic_factory,
+                                                             tmp_path):
+    topic = topic_factory("raw")
+    listed, elsewhere = tmp_path / "list", tmp_path / "elsewhere"
+    listed.mkdir(), elsewhere.mkdir()
+    (elsewhere / "private.xml").write_bytes(rss([("p-1", "Private file")]))
+    (listed / "link.xml").symlink_to(elsewhere / "private.xml")
+    (listed / "local.xml").write_bytes(rss([("l-1", "Local file")]))
+    os.mkfifo(listed / "fifo.xml")
+    feed_server.put("/other.xml", rss([("o-1", "Other desk story")]))
+    store = tmp_path / "reader.sqlite3"
+
+    def ingest(lines: list[str], *extra: str) -> IngestRun:
+        (listed / "feeds.txt").write_text("\n".join(lines) + "\n")
+        return run_ingest_measured(ingest_args(listed / "feeds.txt", store, kafka_bootstrap, topic, "--once",
+                                               *extra), timeout=60)
+
+    refused = ingest([(elsewhere / "private.xml").as_uri(), "link.xml", "local.xml"])
+    assert refused.status == 2 and refused.output.count("outside the feed list's folder") == 2
+    assert "line 1" in refused.output and "line 2" in refused.output and "line 3" not in refused.output
+    # a FIFO in the folder: refused at once, and `--once` exits (it used to hang for ever)
+    run = ingest(["local.xml", "fifo.xml", feed_server.url("/other.xml")])
+    assert run.status == 0 and "fifo.xml is not a regular file" in run.output, run.output[-3000:]
+    assert sorted(r.title for r in read_topic(kafka_bootstrap, topic, expect=2)) == ["Local file",
+                                                                                   "Other desk story"]
+    run = ingest([(elsewhere / "private.xml").as_uri()], "--allow-file-feeds")
+    assert run.status == 0 and "published=1" in run.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 
 import pytest
 
@@ -131,3 +132,13 @@ def test_a_foreign_file_is_refused(tmp_path):
     (tmp_path / "junk").write_bytes(b"not a database at all" * 100)
     with pytest.raises(StoreError, match="cannot open it as SQLite"):
         Store(tmp_path / "junk")
+
+
+def test_the_store_is_readable_by_its_owner_only(tmp_path):
+    fresh, old = tmp_path / "fresh.sqlite3", tmp_path / "old.sqlite3"
+    old.touch(mode=0o644)
+    old.chmod(0o644)
+    for path in (fresh, old):
+        with Store(path) as store:
+            store.sync_feeds([FeedSource("https://user:pw@a.example.com/feed")])
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
