@@ -22,6 +22,9 @@ class ReaderOptions:
         is polled every ``max_backoff`` only, and reported.
     max_pending: records waiting for Kafka in the store (the outbox) above which polling
         pauses until Kafka acknowledged enough of them.
+    max_entries: entries read from one document (the first ones); the rest are reported.
+    file_feed_dir: local files under this folder may be read as feeds (the feed list's own
+        folder); None: no local file may, unless ``allow_file_feeds``.
     """
 
     interval: float = 900.0
@@ -38,7 +41,10 @@ class ReaderOptions:
     max_concurrency: int = 16
     per_host: int = 2
     max_pending: int = 20_000
+    max_entries: int = 2000
     allow_private_addresses: bool = False
+    allow_file_feeds: bool = False
+    file_feed_dir: str | None = None
     user_agent: str = DEFAULT_USER_AGENT
 
     def __post_init__(self) -> None:
@@ -50,7 +56,8 @@ class ReaderOptions:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name}: {value!r} must be a number of seconds > 0")
-        at_least_one = ("failing_after", "max_body_bytes", "max_concurrency", "per_host", "max_pending")
+        at_least_one = ("failing_after", "max_body_bytes", "max_concurrency", "per_host", "max_pending",
+                        "max_entries")
         for name in at_least_one:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
