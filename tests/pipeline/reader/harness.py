@@ -59,7 +59,7 @@ def write_feed_list(directory: Path, urls: list[str]) -> Path:
 def ingest_args(feeds: Path, store: Path, bootstrap: str, topic: str, *extra: str) -> list[str]:
     return ["--feeds", str(feeds), "--store", str(store), "--bootstrap-servers", bootstrap,
             "--topic", topic, "--allow-private-addresses", "--read-timeout", "2",
-            "--kafka-timeout", "5", *extra]
+            "--kafka-timeout", "5", "--fetch-articles", "never", *extra]  # a later one wins
 
 
 def run_ingest(argv: list[str]) -> int:
