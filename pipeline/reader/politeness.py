@@ -4,9 +4,10 @@ feed polls, robots.txt and article pages.
 Each host has a slot count (``per_host``) and a next-allowed time. A paced request (pages,
 robots.txt) waits for a slot and then for its turn, ``1 / host_rate`` seconds after the
 previous request to that host (or the host's robots.txt ``Crawl-delay``, when longer, up to
-``max_crawl_delay``). A feed poll takes a slot and counts as a request (the page fetches
-after it wait their turn), but is not delayed by the rate: the feed's own schedule spaces
-its polls. Turns are handed out in the order asked, so a host's waiting requests never race.
+``max_crawl_delay``). A feed poll takes a slot and counts as a request (the next page
+waits ``1 / host_rate`` after it), but is neither delayed by the rate nor reserves a turn:
+the feed's own schedule spaces its polls, and many feeds of one host cannot starve its
+pages. Turns are handed out in the order asked, so a host's waiting requests never race.
 Like Scrapy's download slots (one per domain, with its delay and concurrency).
 """
 
@@ -63,8 +64,12 @@ class HostLimiter:
         state = self._host(host_of(url))
         async with state.slots:
             now = self._clock()
-            start = max(now, state.next_at) if paced else now
-            state.next_at = max(state.next_at, start) + state.delay
+            if paced:
+                start = max(now, state.next_at)
+                state.next_at = start + state.delay
+            else:  # counted, never queued: feeds polled often must not starve the pages
+                start = now
+                state.next_at = max(state.next_at, now + state.delay)
             if start > now:
                 await asyncio.sleep(start - now)
             state.requests += 1
