@@ -14,8 +14,8 @@ from pipeline.reader.fetch import Fetcher
 from pipeline.reader.pages import PageFetcher, decision, decode_page
 from pipeline.reader.politeness import HostLimiter
 from pipeline.reader.robots import RobotsCache
+from tests.pages import PAYWALL_STUB, SCRIPT_ONLY, article_page
 from tests.pipeline.reader.feedserver import FeedServer
-from tests.pipeline.reader.pagefixtures import PAYWALL_STUB, SCRIPT_ONLY, article_page
 from transforms.page import extract_page
 
 HTML = "text/html; charset=utf-8"

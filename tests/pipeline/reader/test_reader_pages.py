@@ -9,9 +9,9 @@ from collections import Counter
 from pipeline.reader.feedlist import FeedSource
 from pipeline.reader.shard import parse_shard, select, shard_of
 from pipeline.reader.store import Store
+from tests.pages import PAYWALL_STUB, article_page, summary_feed
 from tests.pipeline.reader.feedserver import FeedServer
 from tests.pipeline.reader.harness import ingest_args, read_records, run_ingest, write_feed_list
-from tests.pipeline.reader.pagefixtures import PAYWALL_STUB, article_page, summary_feed
 
 HTML = "text/html; charset=utf-8"
 ITEMS = [("port", "Port reopens"), ("private", "Secret plans"), ("gone", "Deleted story"),

@@ -1,8 +1,13 @@
-"""Article pages and summary-only feeds written for the tests (no publisher's text)."""
+"""Article pages, summary-only feeds and raw records with pages, written for the tests
+(no publisher's text)."""
 
 from __future__ import annotations
 
+import json
 from xml.sax.saxutils import escape
+
+from schemas import RAW_STORY
+from scripts.make_schema_examples import EXAMPLES
 
 BODY = (
     "<p>HARBOUR CITY (Reuters) - The port authority reopened the northern terminal on Monday "
@@ -56,3 +61,16 @@ def summary_feed(base: str, items: list[tuple[str, str]]) -> bytes:
     )
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>Harbour Herald</title><link>{base}/</link>{entries}</channel></rss>").encode()
+
+
+def raw_with_page(page: str, *, summary: str = "<p>The port reopened.</p>", outcome: str = "fetched") -> dict:
+    raw = json.loads((EXAMPLES / "seed-raw.json").read_text("utf-8"))
+    raw.update(schema_version="1.1", html=summary, text=None, title=None, authors=[],
+               published_at=None, language=None)
+    raw["article"] = {"outcome": outcome, "url": "https://herald.example.org/p",
+                      "final_url": "https://herald.example.org/p", "status": 200,
+                      "bytes": len(page), "reason": None}
+    raw["page"] = {"url": "https://herald.example.org/p", "html": page,
+                   "content_type": "text/html", "encoding": "utf-8"}
+    RAW_STORY.validate(raw)
+    return raw
