@@ -63,7 +63,7 @@ _FURNITURE = (
     ("comments", _token_re("comments?", "disqus", "commentlist", "respond")),
     ("banner", _token_re("cookies?", "consent", "gdpr", "cmp")),
     ("promo", _token_re("newsletter", "subscribe", "subscription", "signup", "sign-up",
-                        "paywall", "promo", "advert", "advertisement", "ad", "ads", "sponsored")),
+                        "promo", "advert", "advertisement", "ad", "ads", "sponsored")),
     ("share", _token_re("share", "sharing", "social", "share-bar", "sharebar", "addthis")),
     ("related", _token_re("related", "recommended", "recommendations", "more-stories",
                           "read-more", "readmore", "trending", "popular", "outbrain", "taboola",
@@ -157,6 +157,48 @@ def _locate(blocks: list[str], layout: _Layout) -> list[int | None]:
                 where[text] = layout.start[el]
     # a text found several times (a repeated line) is placed at its first unused occurrence
     return [where.get(block) for block in blocks]
+
+
+def _furniture_around(element, layout: _Layout, first: int) -> str | None:
+    """The kind of the furniture container holding ``element``, when that container does
+    not also hold the article's first block (at ``first``: a wrapper of the whole article
+    whose class merely says "menu-open" is not furniture). A class on the paragraph itself
+    does not count: sites mark article paragraphs "paywall", "share-quote"..."""
+    node = element.getparent()
+    while node is not None and node.tag not in ("body", "html"):
+        kind = _furniture_kind(node)
+        if kind is not None:
+            return None if layout.contains(node, first) else kind
+        node = node.getparent()
+    return None
+
+
+def _without_furniture(blocks: list[str], positions: list[int | None], layout: _Layout):
+    """The blocks trafilatura kept that sit in page furniture (comments, newsletter boxes,
+    share bars, related links) taken out, and recorded as removed by kind."""
+    found = [p for p in positions if p is not None]
+    if not found:
+        return blocks, positions, ()
+    kinds = [None if position is None else _furniture_around(layout.elements[position], layout, found[0])
+             for position in positions]
+    # A block not found as one element (text split across elements) goes with its
+    # neighbours: furniture when the located blocks before and after it are.
+    located = [i for i, position in enumerate(positions) if position is not None]
+    for i, position in enumerate(positions):
+        if position is None:
+            before = [kinds[j] for j in located if j < i][-1:]
+            after = [kinds[j] for j in located if j > i][:1]
+            if before and before[0] is not None and (not after or after[0] == before[0]):
+                kinds[i] = before[0]
+    kept_blocks, kept_positions, dropped = [], [], []
+    for block, position, kind in zip(blocks, positions, kinds):
+        if kind is None:
+            kept_blocks.append(block)
+            kept_positions.append(position)
+        elif len(dropped) < MAX_REMOVED:
+            text = block if len(block) <= REMOVED_TEXT_CHARS else block[: REMOVED_TEXT_CHARS - 1].rstrip() + "…"
+            dropped.append(Removed(kind, text))
+    return kept_blocks, kept_positions, tuple(dropped)
 
 
 def _region(found: list[int], layout: _Layout) -> tuple[int, int]:
@@ -264,6 +306,7 @@ def extract_page(page_html: str, url: str | None = None) -> PageArticle:
         return PageArticle("", (), metadata, 0)
     layout = _Layout(tree)
     positions = _locate(blocks, layout)
+    blocks, positions, dropped = _without_furniture(blocks, positions, layout)
     found = [p for p in positions if p is not None]
     pieces: list[tuple[float, str]] = []
     previous = -1.0
@@ -277,7 +320,7 @@ def extract_page(page_html: str, url: str | None = None) -> PageArticle:
     pieces.sort(key=lambda piece: piece[0])
     return PageArticle(
         body_html="\n".join(snippet for _, snippet in pieces),
-        removed=_furniture(layout, found),
+        removed=dropped + _furniture(layout, found),
         metadata=metadata,
         text_chars=sum(len(block) for block in blocks),
     )
