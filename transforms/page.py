@@ -10,13 +10,15 @@ once (lxml), trafilatura reads a copy, and its paragraphs are located in the ori
 the article's region is where they are. From that region we put back, in document order:
 
 - figures and caption/credit elements (``<figure>``, ``<figcaption>``, ``class~caption|credit``);
-- bylines (``rel=author``, ``itemprop=author``, ``class~byline|author``) and datelines
-  (``class~dateline``) trafilatura did not keep;
+- datelines in an element of their own (``class~dateline``) trafilatura did not keep;
 - short closing lines after the body that read like a sign-off (``REUTERS``,
   ``Reporting by ...``).
 
-The result, :attr:`PageArticle.body_html`, is an HTML fragment for ``transforms.clean``,
-which then removes captions, credits and bylines by kind as it does for feed content. The
+Bylines (``rel=author``, ``itemprop=author``, ``class~byline|author``) are recorded
+directly as removed items of kind ``byline``: the markup says what they are, and the
+attribution reads bylines from there. The result, :attr:`PageArticle.body_html`, is an HTML
+fragment for ``transforms.clean``, which then removes captions, credits and bylines by kind
+as it does for feed content. The
 headline is not put in the body: it is page metadata (``transforms.metadata``), and the
 record's title when the feed gave none.
 
@@ -67,7 +69,8 @@ _FURNITURE = (
     ("share", _token_re("share", "sharing", "social", "share-bar", "sharebar", "addthis")),
     ("related", _token_re("related", "recommended", "recommendations", "more-stories",
                           "read-more", "readmore", "trending", "popular", "outbrain", "taboola",
-                          "most-read", "mostread")),
+                          "most-read", "mostread", "recirc", "recirculation", "read-next",
+                          "up-next", "more-from")),
     ("navigation", _token_re("nav", "navbar", "navigation", "menu", "breadcrumbs?", "masthead",
                              "skip-link")),
 )
@@ -224,9 +227,12 @@ def _in_furniture(element, stop) -> bool:
     return False
 
 
-def _restored(layout: _Layout, start: int, end: int, kept: set[str],
-              last_block: int) -> list[tuple[int, str]]:
-    """(position, html) of what the article needs and trafilatura dropped, in the region."""
+def _restored(layout: _Layout, start: int, end: int, kept: set[str], last_block: int,
+              bylines: list[Removed]) -> list[tuple[int, str]]:
+    """(position, html) of what the article needs and trafilatura dropped, in the region.
+    Bylines found by their markup go to ``bylines`` (removed as kind "byline", where the
+    attribution reads them) rather than into the body, where cleaning would have to
+    recognise them by their wording."""
     out: list[tuple[int, str]] = []
     taken_until = -1  # skip descendants of an element already restored
     root = layout.elements[start].getparent()
@@ -244,8 +250,12 @@ def _restored(layout: _Layout, start: int, end: int, kept: set[str],
                 taken_until = layout.end[el]
             continue
         named_author = el.get("rel") == "author" or (el.get("itemprop") or "").lower() == "author"
-        if (named_author or _BYLINE.search(tokens) or _DATELINE.search(tokens)) \
-                and len(text) <= _BYLINE_MAX and not _in_furniture(el, root):
+        if (named_author or _BYLINE.search(tokens)) and len(text) <= _BYLINE_MAX \
+                and not _in_furniture(el, root):
+            bylines.append(Removed("byline", text))
+            taken_until = layout.end[el]
+            continue
+        if _DATELINE.search(tokens) and len(text) <= _BYLINE_MAX and not _in_furniture(el, root):
             out.append((position, f"<p>{_html.escape(text)}</p>"))
             taken_until = layout.end[el]
             continue
@@ -314,13 +324,14 @@ def extract_page(page_html: str, url: str | None = None) -> PageArticle:
         # a block not found as one element stays right after the block before it
         previous = float(position) if position is not None else previous + 1e-6
         pieces.append((previous, f"<p>{_html.escape(block)}</p>"))
+    bylines: list[Removed] = []
     if found:
         start, end = _region(found, layout)
-        pieces.extend(_restored(layout, start, end, set(blocks), max(found)))
+        pieces.extend(_restored(layout, start, end, set(blocks), max(found), bylines))
     pieces.sort(key=lambda piece: piece[0])
     return PageArticle(
         body_html="\n".join(snippet for _, snippet in pieces),
-        removed=dropped + _furniture(layout, found),
+        removed=tuple(dict.fromkeys(bylines)) + dropped + _furniture(layout, found),
         metadata=metadata,
         text_chars=sum(len(block) for block in blocks),
     )

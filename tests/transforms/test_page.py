@@ -22,12 +22,13 @@ PROCESSING = {"pipeline_version": "test", "processed_at": "2026-12-01T08:00:00Z"
 def test_the_body_keeps_byline_caption_credit_dateline_and_signoff():
     article = extract_page(article_page("Port reopens"), "https://herald.example.org/p")
     body = article.body_html
-    assert body.index("By Ana Lima") < body.index("PHOTO: AFP") < body.index("HARBOUR CITY (Reuters)")
+    assert body.index("PHOTO: AFP") < body.index("HARBOUR CITY (Reuters)")
+    assert "Ana Lima" not in body  # a byline by its markup: removed as such
     assert body.rstrip().endswith("<p>REUTERS</p>")
     assert "Port reopens</p>" not in body  # the headline is metadata, not body
     assert "window.tracking" not in body and "Storm closes port" not in body
-    kinds = [r.kind for r in article.removed]
-    assert kinds == ["navigation", "related", "footer"]
+    assert [(r.kind, r.text) for r in article.removed][:1] == [("byline", "By Ana Lima")]
+    assert [r.kind for r in article.removed][1:] == ["navigation", "related", "footer"]
     assert article.text_chars > MIN_BODY_CHARS
 
 
@@ -80,7 +81,8 @@ def test_a_raw_record_with_a_page_is_enriched_from_the_page():
     assert record["published_at"] == "2026-12-01T06:30:00Z"
     assert record["page"]["accessible_for_free"] is True
     kinds = [r["kind"] for r in record["cleaning"]["removed"]]
-    assert kinds[:3] == ["byline", "caption", "photo_credit"] and "navigation" in kinds
+    assert kinds[:3] == ["caption", "photo_credit", "byline"] and "navigation" in kinds
+    assert record["attribution"]["contributors"] == [{"name": "Ana Lima", "role": "byline"}]
     assert "page" not in record["processing"] and "html" not in record
 
 
