@@ -136,6 +136,9 @@ class Publisher:
             request_timeout_ms=min(timeout_ms, 10_000),
             delivery_timeout_ms=max(timeout_ms, 11_000),
             reconnect_backoff_max_ms=2_000,
+            # raw records may carry article pages (up to 700 KiB of HTML): gzip (zlib, in C)
+            # shrinks them several times on the wire and on the broker's disk
+            compression_type="gzip",
         )
         try:
             ensure_topics(self.bootstrap_servers, [self.topic])

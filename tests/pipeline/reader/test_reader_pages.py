@@ -64,6 +64,27 @@ def test_no_entry_is_lost_when_its_page_fails(feed_server, kafka_bootstrap, topi
     assert len(read_records(kafka_bootstrap, topic, expect=len(ITEMS), settle=1.0)) == len(ITEMS)
 
 
+def test_a_page_near_the_record_limit_travels_through_kafka(feed_server, kafka_bootstrap,
+                                                            topic_factory, tmp_path):
+    """A page of ~650 KB (under the 700 KiB record limit, over half Kafka's 1 MB message
+    limit) is published in its raw record and read back whole by another client."""
+    topic = topic_factory("raw")
+    base = feed_server.url("")
+    feed_server.put("/feed.rss", summary_feed(base, [("long", "A long read")]))
+    body = "".join(f"<p>Paragraph {n}: the port authority said the terminal would reopen "
+                   f"after the storm, and the ferries would run on time. {'x' * 500}</p>"
+                   for n in range(1100))
+    page = article_page("A long read", body=body).encode()
+    assert 600_000 < len(page) < 700 * 1024
+    feed_server.put("/news/long", page, content_type=HTML)
+    args = ingest_args(write_feed_list(tmp_path, [feed_server.url("/feed.rss")]), tmp_path / "r.db",
+                       kafka_bootstrap, topic, "--once", "--fetch-articles", "auto")
+    assert run_ingest(args) == 0
+    [record] = read_records(kafka_bootstrap, topic, expect=1)
+    assert record["article"]["outcome"] == "fetched" and record["article"]["bytes"] == len(page)
+    assert "Paragraph 1099:" in record["page"]["html"]
+
+
 def test_shards_split_a_feed_list_by_publisher():
     sources = [FeedSource(f"https://{host}/feed") for host in
                ("feeds.reuters.com", "www.reuters.com", "apnews.com", "bbc.co.uk", "news.bbc.co.uk")]
