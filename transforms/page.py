@@ -51,9 +51,13 @@ _BYLINE_MAX = 200
 _CAPTION_MAX = 600
 _SIGNOFF_MAX = 160
 
-_WS = re.compile(r"\s+")
-_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td",
-               "dd", "dt", "figcaption", "div", "span", "section", "article")
+# Elements whose text may be one of trafilatura's paragraphs: block elements, and containers
+# holding no block element (a paragraph written as a <div> of text and inline tags).
+_LEAF_TAGS = frozenset(("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td",
+                        "dd", "dt", "figcaption"))
+_CONTAINER_TAGS = frozenset(("div", "span", "section", "article", "font", "center"))
+_BLOCKISH = _LEAF_TAGS | _CONTAINER_TAGS | {"ul", "ol", "table", "figure", "header", "footer",
+                                            "nav", "aside", "main", "form"}
 
 
 def _token_re(*words: str) -> re.Pattern:
@@ -95,7 +99,7 @@ class PageArticle:
 
 
 def _norm(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # several times faster than a regex over long texts
 
 
 def _text_of(element) -> str:
@@ -154,7 +158,8 @@ def _locate(blocks: list[str], layout: _Layout) -> list[int | None]:
     wanted = set(blocks)
     where: dict[str, int] = {}
     for el in layout.elements:
-        if el.tag in _BLOCK_TAGS:
+        if el.tag in _LEAF_TAGS or (el.tag in _CONTAINER_TAGS
+                                    and not any(child.tag in _BLOCKISH for child in el)):
             text = _text_of(el)
             if text in wanted and text not in where:
                 where[text] = layout.start[el]
@@ -162,14 +167,16 @@ def _locate(blocks: list[str], layout: _Layout) -> list[int | None]:
     return [where.get(block) for block in blocks]
 
 
-def _furniture_around(element, layout: _Layout, first: int) -> str | None:
+def _furniture_around(element, layout: _Layout, first: int, seen: dict) -> str | None:
     """The kind of the furniture container holding ``element``, when that container does
     not also hold the article's first block (at ``first``: a wrapper of the whole article
     whose class merely says "menu-open" is not furniture). A class on the paragraph itself
     does not count: sites mark article paragraphs "paywall", "share-quote"..."""
     node = element.getparent()
     while node is not None and node.tag not in ("body", "html"):
-        kind = _furniture_kind(node)
+        if node not in seen:  # many paragraphs share their ancestors: classify each once
+            seen[node] = _furniture_kind(node)
+        kind = seen[node]
         if kind is not None:
             return None if layout.contains(node, first) else kind
         node = node.getparent()
@@ -182,7 +189,9 @@ def _without_furniture(blocks: list[str], positions: list[int | None], layout: _
     found = [p for p in positions if p is not None]
     if not found:
         return blocks, positions, ()
-    kinds = [None if position is None else _furniture_around(layout.elements[position], layout, found[0])
+    seen: dict = {}
+    kinds = [None if position is None
+             else _furniture_around(layout.elements[position], layout, found[0], seen)
              for position in positions]
     # A block not found as one element (text split across elements) goes with its
     # neighbours: furniture when the located blocks before and after it are.
@@ -240,29 +249,31 @@ def _restored(layout: _Layout, start: int, end: int, kept: set[str], last_block:
         position = layout.start[el]
         if position <= taken_until:
             continue
+        # what the element is, from its markup (cheap); its text only for the few candidates
         tag, tokens = el.tag, _tokens(el)
+        if tag in ("figure", "figcaption") or _CAPTION.search(tokens):
+            kind, limit = "caption", _CAPTION_MAX
+        elif el.get("rel") == "author" or (el.get("itemprop") or "").lower() == "author" \
+                or _BYLINE.search(tokens):
+            kind, limit = "byline", _BYLINE_MAX
+        elif _DATELINE.search(tokens):
+            kind, limit = "dateline", _BYLINE_MAX
+        elif tag == "p" and position > last_block:
+            kind, limit = "signoff", _SIGNOFF_MAX
+        else:
+            continue
         text = _text_of(el)
-        if not text or text in kept:
+        if not text or text in kept or len(text) > limit or _in_furniture(el, root):
             continue
-        if tag == "figure" or tag == "figcaption" or (_CAPTION.search(tokens) and len(text) <= _CAPTION_MAX):
-            if len(text) <= _CAPTION_MAX and not _in_furniture(el, root):
-                out.append((position, f"<figure><figcaption>{_html.escape(text)}</figcaption></figure>"))
-                taken_until = layout.end[el]
+        if kind == "signoff" and not _SIGNOFF.search(text):
             continue
-        named_author = el.get("rel") == "author" or (el.get("itemprop") or "").lower() == "author"
-        if (named_author or _BYLINE.search(tokens)) and len(text) <= _BYLINE_MAX \
-                and not _in_furniture(el, root):
+        taken_until = layout.end[el]
+        if kind == "caption":
+            out.append((position, f"<figure><figcaption>{_html.escape(text)}</figcaption></figure>"))
+        elif kind == "byline":
             bylines.append(Removed("byline", text))
-            taken_until = layout.end[el]
-            continue
-        if _DATELINE.search(tokens) and len(text) <= _BYLINE_MAX and not _in_furniture(el, root):
+        else:
             out.append((position, f"<p>{_html.escape(text)}</p>"))
-            taken_until = layout.end[el]
-            continue
-        if tag == "p" and position > last_block and len(text) <= _SIGNOFF_MAX \
-                and _SIGNOFF.search(text) and not _in_furniture(el, root):
-            out.append((position, f"<p>{_html.escape(text)}</p>"))
-            taken_until = layout.end[el]
     return out
 
 
