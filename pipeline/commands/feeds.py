@@ -81,10 +81,14 @@ def main(args: argparse.Namespace) -> int:
         with Store(args.store) as store:
             feeds = store.feeds(include_inactive=args.all)
             waiting = store.pending_count()
+            articles = store.article_outcomes()
     except StoreError as exc:
         print(f"newswire feeds: {exc}", file=sys.stderr)
         return 2
     print(format_table(status_rows(feeds, args.failing_after)))
     failing = sum(1 for feed in feeds if feed.active and feed.consecutive_errors >= args.failing_after)
     print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka")
+    if articles:
+        outcomes = ", ".join(f"{outcome} {count}" for outcome, count in articles.most_common())
+        print(f"article pages of the entries published: {outcomes}")
     return 0

@@ -210,7 +210,10 @@ class Reader:
         entries = await self._pages.attach(entries, mode, lambda entry: entry.story_id in changed)
         for entry in entries:
             article = entry.record.get("article") if entry.story_id in changed else None
-            if article is None or article["outcome"] in ("not_needed", "skipped"):
+            if article is None:
+                continue
+            metrics.record_article(article["outcome"])
+            if article["outcome"] in ("not_needed", "skipped"):
                 continue
             if article["outcome"] == "fetched":
                 self.counters.pages += 1

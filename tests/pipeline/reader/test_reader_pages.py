@@ -4,11 +4,15 @@ side share a feed list by host."""
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 
+from pipeline import metrics
+from pipeline.commands import feeds as feeds_command
 from pipeline.reader.feedlist import FeedSource
 from pipeline.reader.shard import parse_shard, select, shard_of
 from pipeline.reader.store import Store
+from schemas import RAW_STORY
 from tests.pages import PAYWALL_STUB, article_page, summary_feed
 from tests.pipeline.reader.feedserver import FeedServer
 from tests.pipeline.reader.harness import ingest_args, read_records, run_ingest, write_feed_list
@@ -37,7 +41,8 @@ def serve_publisher(server: FeedServer) -> str:
     return server.url("/feed.rss")
 
 
-def test_no_entry_is_lost_when_its_page_fails(feed_server, kafka_bootstrap, topic_factory, tmp_path):
+def test_no_entry_is_lost_when_its_page_fails(feed_server, kafka_bootstrap, topic_factory, tmp_path,
+                                              capsys):
     topic = topic_factory("raw")
     feeds = write_feed_list(tmp_path, [serve_publisher(feed_server)])
     store = tmp_path / "reader.sqlite3"
@@ -57,6 +62,11 @@ def test_no_entry_is_lost_when_its_page_fails(feed_server, kafka_bootstrap, topi
     assert moved["article"]["final_url"] == feed_server.url("/news/port")
     with Store(store) as state:
         assert state.article_outcomes() == Counter(EXPECTED.values())
+    assert metrics.READER_ARTICLES.labels("robots_disallow")._value.get() >= 1
+    parser = argparse.ArgumentParser()
+    feeds_command.configure(parser)
+    assert feeds_command.main(parser.parse_args(["status", "--store", str(store)])) == 0
+    assert "article pages of the entries published: fetched 2, " in capsys.readouterr().out
     # a second poll publishes nothing and fetches no page again
     before = len(feed_server.requests)
     assert run_ingest(args) == 0
@@ -83,6 +93,11 @@ def test_a_page_near_the_record_limit_travels_through_kafka(feed_server, kafka_b
     [record] = read_records(kafka_bootstrap, topic, expect=1)
     assert record["article"]["outcome"] == "fetched" and record["article"]["bytes"] == len(page)
     assert "Paragraph 1099:" in record["page"]["html"]
+
+
+def test_the_article_outcomes_are_the_schemas():
+    enum = RAW_STORY.schema["definitions"]["article"]["properties"]["outcome"]["enum"]
+    assert list(metrics.ARTICLE_OUTCOMES) == enum
 
 
 def test_shards_split_a_feed_list_by_publisher():
