@@ -64,7 +64,6 @@ setup(
     entry_points={"console_scripts": ["newswire = pipeline.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
-        "License :: OSI Approved :: Apache Software License",
         "Topic :: Text Processing :: Linguistic",
     ],
 )

@@ -1,4 +1,4 @@
-"""`newswire enrich`: run the Beam enrichment pipeline (see pipeline/enrich.py)."""
+"""`newswire enrich`: run the Beam enrichment pipeline (see pipeline/enrich/)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.options import NewswireOptions, option_dests
+from pipeline.enrich.options import NewswireOptions, option_dests
 
 HELP = "run the Beam pipeline: raw stories → enriched topic, JSON Lines files, dead letters"
 EPILOG = (
@@ -26,9 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.enrich import (
-        run_with,  # Beam pipeline and extractors: load only to run
-    )
+    from pipeline.enrich.launch import run_with  # Beam pipeline and extractors: load only to run
 
     ours = {dest: getattr(args, dest) for dest in option_dests()}
     options = PipelineOptions(list(getattr(args, "extra", None) or []), **ours)

@@ -1,7 +1,7 @@
 """The Beam steps of the enrichment on in-memory Kafka records (FnApiRunner): valid stories
 come out enriched, and every kind of bad record comes out as a Failure with its stage,
 reason and Kafka position, counted per stage and outcome. No transform here uses windows
-(dedup's optional TTL timer is tested with TestStream in tests/pipeline/test_dedup.py)."""
+(dedup's optional TTL timer is tested with TestStream in tests/pipeline/enrich/test_dedup.py)."""
 
 from __future__ import annotations
 

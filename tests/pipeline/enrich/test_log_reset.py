@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.broker import EmbeddedBroker, free_port
-from tests.pipeline.enrich_support import publish, read_all
+from tests.pipeline.enrich.support import publish, read_all
 from tests.stories import raw_value
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TOPICS = ("raw", "enriched", "dead")
 
 

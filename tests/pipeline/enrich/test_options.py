@@ -10,7 +10,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.commands import enrich as enrich_command
-from pipeline.options import NewswireOptions, checked
+from pipeline.enrich.options import NewswireOptions, checked
 
 
 def _config(*argv: str):

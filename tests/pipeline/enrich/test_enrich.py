@@ -10,9 +10,9 @@ import base64
 import orjson
 import pytest
 
-from pipeline.enrich import run
+from pipeline.enrich.launch import run
 from schemas import DEAD_LETTER, ENRICHED_STORY, SCHEMA_VERSION
-from tests.pipeline.enrich_support import publish, read_all
+from tests.pipeline.enrich.support import publish, read_all
 from tests.stories import raw_value
 
 
@@ -91,7 +91,7 @@ def test_the_in_process_worker_gets_the_state_cache_size_of_the_option():
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner import worker_handlers
 
-    from pipeline.enrich import size_in_process_state_cache
+    from pipeline.enrich.launch import size_in_process_state_cache
 
     before = worker_handlers.STATE_CACHE_SIZE_MB
     try:
@@ -106,7 +106,7 @@ def test_the_in_process_worker_gets_the_state_cache_size_of_the_option():
 def test_settle_heap_loads_the_data_and_sets_what_lives_aside():
     import gc
 
-    from pipeline.enrich import GC_THRESHOLDS, settle_heap
+    from pipeline.enrich.launch import GC_THRESHOLDS, settle_heap
     from transforms.gazetteer import default_gazetteer
 
     thresholds = gc.get_threshold()
@@ -126,7 +126,7 @@ def test_step_seconds_are_reported_by_top_level_step():
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.enrich import step_seconds
+    from pipeline.enrich.launch import step_seconds
 
     pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
     _ = (pipeline | "Numbers" >> beam.Create(range(3))
@@ -147,7 +147,7 @@ def test_nothing_downstream_of_the_source_waits_for_it_to_finish():
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.pipeline import PipelineVisitor
 
-    from pipeline.enrich import build
+    from pipeline.enrich.assembly import build
 
     class Blocking(PipelineVisitor):
         def __init__(self) -> None:
@@ -173,7 +173,7 @@ def test_a_backfill_reads_in_longer_bundles_than_a_continuous_run(args, expected
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.pipeline import PipelineVisitor
 
-    from pipeline.enrich import build
+    from pipeline.enrich.assembly import build
     from pipeline.kafkaio import ReadFromKafka
 
     class Reads(PipelineVisitor):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from pipeline import __version__
-from pipeline.deadletter import MAX_REASON_CHARS, dead_letter, to_kafka
+from pipeline.enrich.deadletter import MAX_REASON_CHARS, dead_letter, to_kafka
 from pipeline.kafkaio import KafkaRecord
 from schemas import DEAD_LETTER
 
@@ -45,7 +45,7 @@ def test_records_the_output_topic_refused_become_sink_dead_letters():
     from apache_beam.testing.test_pipeline import TestPipeline
     from apache_beam.testing.util import assert_that, equal_to
 
-    from pipeline.deadletter import SendFailuresToDeadLetters
+    from pipeline.enrich.deadletter import SendFailuresToDeadLetters
     from pipeline.kafkaio import KafkaSendFailure
 
     refused = KafkaSendFailure("news.enriched", b"a" * 32, b"{big}", (), "MessageSizeTooLargeError",
