@@ -10,13 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-import orjson
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.commands.argtypes import positive_int, positive_seconds
-from pipeline.display import format_story, story_matches
+from pipeline.display import format_story, json_line, story_matches, terminal_safe
 from pipeline.kafka_clients import (
     check_bootstrap_servers,
     check_topic_name,
@@ -199,7 +198,7 @@ def open_consumer(args: argparse.Namespace) -> KafkaConsumer:
 
 
 def render(record: dict[str, Any], as_json: bool) -> str:
-    return orjson.dumps(record).decode() if as_json else format_story(record)
+    return json_line(record) if as_json else format_story(record)
 
 
 def tail(
@@ -229,8 +228,8 @@ def tail(
                     record = ENRICHED_STORY.decode(message.value)
                 except RecordError as exc:
                     counts.invalid += 1
-                    print(f"newswire tail: skipped {where}: not a valid enriched story "
-                          f"({exc})", file=err, flush=True)
+                    print(terminal_safe(f"newswire tail: skipped {where}: not a valid enriched "
+                                        f"story ({exc})"), file=err, flush=True)
                     continue
                 if not story_matches(record, credit=args.credit, cited=args.cited,
                                      countries=args.country):
