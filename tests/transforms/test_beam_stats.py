@@ -1,6 +1,7 @@
 """CountStories in event time with TestStream (BundleBasedDirectRunner, streaming): windows
 fire when the watermark passes their end and not before, later stories within the allowed
-lateness fire late panes that accumulate, later still they are not counted."""
+lateness fire late panes that accumulate (each re-emits every value of the window), later
+still they are not counted."""
 
 from __future__ import annotations
 
@@ -71,11 +72,16 @@ def test_on_time_panes_then_accumulating_late_panes_then_too_late_is_not_counted
         (m1("country", "ID"), MINUTE_1, "country", "ID", 1, 0, "on_time"),
         (m1("credit", "Reuters"), MINUTE_1, "credit", "Reuters", 2, 0, "on_time"),
         (m1("cited", "TASS"), MINUTE_1, "cited", "TASS", 1, 0, "on_time"),
-        # minute 1, first late story: accumulated counts, pane 1
+        # minute 1, first late story: the window's counts so far, pane 1
         (m1("country", "KR"), MINUTE_1, "country", "KR", 3, 1, "late"),
+        (m1("country", "ID"), MINUTE_1, "country", "ID", 1, 1, "late"),
         (m1("credit", "Reuters"), MINUTE_1, "credit", "Reuters", 3, 1, "late"),
+        (m1("cited", "TASS"), MINUTE_1, "cited", "TASS", 1, 1, "late"),
         # minute 1, second late story (KR only)
         (m1("country", "KR"), MINUTE_1, "country", "KR", 4, 2, "late"),
+        (m1("country", "ID"), MINUTE_1, "country", "ID", 1, 2, "late"),
+        (m1("credit", "Reuters"), MINUTE_1, "credit", "Reuters", 3, 2, "late"),
+        (m1("cited", "TASS"), MINUTE_1, "cited", "TASS", 1, 2, "late"),
         # minute 2, on time (the story that arrived before minute 1 fired was held)
         (m2("country", "KR"), MINUTE_2, "country", "KR", 1, 0, "on_time"),
         (m2("credit", "Reuters"), MINUTE_2, "credit", "Reuters", 1, 0, "on_time"),
