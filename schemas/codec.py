@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class RecordError(ValueError):
