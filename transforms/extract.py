@@ -28,7 +28,7 @@ from typing import Any
 from schemas.timefmt import parse_rfc3339, to_rfc3339
 from transforms.agencies import default_registry
 from transforms.attribution import Attribution, find_attribution
-from transforms.clean import Cleaned, clean_html, clean_text
+from transforms.clean import Cleaned, HtmlTooDeepError, clean_html, clean_text
 from transforms.dateline import Dateline, find_dateline, strip_dateline
 from transforms.gazetteer import default_gazetteer
 from transforms.page import PageArticle, clean_page, page_fields
@@ -108,7 +108,10 @@ def clean_step(work: Mapping[str, Any]) -> dict[str, Any]:
             return {**work, "cleaned": cleaned, "body": "page"}
     if html is not None:
         _require_str("clean", "html", html)
-        cleaned = clean_html(html)
+        try:
+            cleaned = clean_html(html)
+        except HtmlTooDeepError as exc:
+            raise ExtractionError("clean", str(exc)) from None
     elif text is not None:
         _require_str("clean", "text", text)
         cleaned = clean_text(text)

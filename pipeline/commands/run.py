@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import pipeline
 from pipeline.broker import DEFAULT_TOPICS, BrokerError, EmbeddedBroker, free_port
 from pipeline.commands.argtypes import positive_seconds
-from pipeline.display import format_dead_letter, format_story
+from pipeline.display import format_dead_letter, format_story, terminal_safe
 from pipeline.kafka_clients import (
     EXIT_KAFKA_UNAVAILABLE,
     KafkaUnavailable,
@@ -201,7 +201,8 @@ def port_is_free(port: int) -> bool:
 
 
 def say(text: str = "") -> None:
-    print(text, flush=True)
+    """Print a line for the person watching; what came from feeds is made terminal-safe."""
+    print(terminal_safe(text), flush=True)
 
 
 class Run:
@@ -493,6 +494,6 @@ def main(args: argparse.Namespace) -> int:
                 say("interrupted while stopping: killing every part")
                 run.kill()
     if failure:
-        print(f"newswire run: {failure}", file=sys.stderr)
+        print(terminal_safe(f"newswire run: {failure}"), file=sys.stderr)
     say(run.summary())
     return status if failure else 0

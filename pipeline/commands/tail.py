@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-import orjson
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
@@ -21,7 +20,9 @@ from pipeline.display import (
     format_count,
     format_dead_letter,
     format_story,
+    json_line,
     story_matches,
+    terminal_safe,
 )
 from pipeline.kafka_clients import (
     KafkaUnavailable,
@@ -235,10 +236,10 @@ def open_consumer(args: argparse.Namespace) -> KafkaConsumer:
 
 def render(record: dict[str, Any], args: argparse.Namespace) -> str:
     if args.json:
-        return orjson.dumps(record).decode()
+        return json_line(record)
     if args.dead_letters:
         return format_dead_letter(record, details=True)
-    return format_count(record) if args.stats else format_story(record)
+    return terminal_safe(format_count(record)) if args.stats else format_story(record)
 
 
 def matches(record: dict[str, Any], args: argparse.Namespace) -> bool:
@@ -279,8 +280,8 @@ def tail(
                     record = codec.decode(message.value)
                 except RecordError as exc:
                     counts.invalid += 1
-                    print(f"newswire tail: skipped {where}: not a valid {kind} "
-                          f"({exc})", file=err, flush=True)
+                    print(terminal_safe(f"newswire tail: skipped {where}: not a valid {kind} "
+                                        f"({exc})"), file=err, flush=True)
                     continue
                 if not matches(record, args):
                     counts.filtered += 1

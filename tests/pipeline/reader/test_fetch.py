@@ -10,6 +10,7 @@ import os
 import time
 import zlib
 
+import brotli
 import pytest
 import zstandard
 
@@ -169,6 +170,8 @@ def test_local_files(tmp_path, fast_options):
     ("deflate", lambda data: zlib.compress(data, wbits=-15)),  # raw deflate, as some servers send
     ("gzip, gzip", lambda data: gzip.compress(gzip.compress(data))),
     ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
+    ("br", brotli.compress),
+    ("gzip, br", lambda data: brotli.compress(gzip.compress(data))),
     ("identity, gzip", gzip.compress),
 ])
 def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, coding, encode):
@@ -178,7 +181,7 @@ def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, c
 
 
 @pytest.mark.parametrize("coding, body, error", [
-    ("br", b"\x0b\x02\x80hello\x03", "unsupported Content-Encoding br"),
+    ("compress", b"\x1f\x9d\x90hello", "unsupported Content-Encoding compress"),
     ("gzip, gzip, gzip, gzip, gzip", b"", "5 layers refused (at most 4)"),
     ("gzip", b"\x1f\x8b\x08\x00garbage-garbage", "corrupt gzip data"),
 ])
@@ -224,3 +227,11 @@ def test_local_files_are_read_only_inside_the_allowed_folder(tmp_path, fast_opti
     assert "local files are not read as feeds here" in fetch(nowhere, (allowed / "feed.xml").as_uri()).error
     os.mkfifo(allowed / "pipe.xml")
     assert fetch(options, (allowed / "pipe.xml").as_uri()).error.endswith("pipe.xml is not a regular file")
+
+
+def test_a_brotli_bomb_is_cut_at_the_decoded_size_limit(feed_server, fast_options):
+    limit = fast_options.max_body_bytes
+    bomb = brotli.compress(FEED + b" " * (200 * limit), quality=5)  # decodes to ~50 MB
+    feed_server.put("/feed.xml", bomb, headers={"Content-Encoding": "br"})
+    result = fetch(fast_options, feed_server.url("/feed.xml"))
+    assert result.truncated and len(result.body) == limit and result.body.startswith(FEED)
