@@ -9,6 +9,7 @@ its run() blocks), and a consumer here that prints each enriched story and dead 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import socket
@@ -385,7 +386,8 @@ class Run:
         partitions = [tp for tp in self.consumer.assignment() if tp.topic == RAW]
         probe = make_consumer(self.bootstrap)
         try:
-            ends = end_offsets(probe, partitions)
+            with quiet("pipeline.kafkaio", below=logging.WARNING):  # its corrections: noise here
+                ends = end_offsets(probe, partitions)
         except KafkaError as exc:
             say(f"cannot count what the reader published last ({exc})")
             return

@@ -151,6 +151,8 @@ def test_run_with_a_duration_shows_every_sample_story_enriched(tmp_path):
     output.join(5)
     stdout, stderr = output.text, process.stderr.read()
     assert status == 0, f"exit status {status}\n{stdout}\n{stderr}"
+    # Nothing on stderr to break into the banner and the stories (the broker's start-up log)
+    assert stderr == "", stderr
 
     # The seed story, as the issue asks, and every bundled story, each once.
     lines = stdout.splitlines()
