@@ -81,6 +81,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="with --once: how long to wait for Kafka to take every record (default: %(default)s)")
     kafka.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
                        help="serve Prometheus metrics on this port at /metrics (default: off)")
+    kafka.add_argument("--metrics-host", default="127.0.0.1", metavar="ADDRESS",
+                       help="address the metrics endpoint binds; 0.0.0.0 for a Prometheus on "
+                       "another host or container (default: %(default)s, this machine only)")
     kafka.add_argument("--forget-after-days", type=float, default=90.0, metavar="DAYS",
                        help="forget entries no feed has carried for this long; 0 = never (default: %(default)s)")
 
@@ -110,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
         Path(args.store).parent.mkdir(parents=True, exist_ok=True)
         store = Store(args.store)
         if args.metrics_port is not None:
-            metrics.start_metrics_server(args.metrics_port, "reader")
+            metrics.start_metrics_server(args.metrics_port, "reader", addr=args.metrics_host)
     except (ValueError, FeedListError, StoreError, OSError) as exc:
         print(f"newswire ingest: {exc}", file=sys.stderr)
         return 2

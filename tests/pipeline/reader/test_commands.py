@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
 
 from pipeline.broker import free_port
 from pipeline.commands import feeds as feeds_command
+from pipeline.sample_feeds import SAMPLE_DIR
 from tests.pipeline.reader.harness import ingest_args, run_ingest, write_feed_list
 from tests.pipeline.reader.test_reader import rss
 
@@ -60,3 +68,44 @@ def test_feeds_status_prints_every_feed(feed_server, tmp_path, capsys):
     assert lines[-1] == "2 feeds, 0 failing; 1 records wait for Kafka"
     assert feeds_status(["status", "--store", str(tmp_path / "none.db")]) == 2
     assert "no store at" in capsys.readouterr().err
+
+
+def _other_address() -> str | None:
+    """An address of this machine that is not loopback (None if it has none)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        return httpx.get(f"http://{host}:{port}/metrics", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize(("options", "outside"), [([], False), (["--metrics-host", "0.0.0.0"], True)])
+def test_the_metrics_endpoint_is_on_loopback_unless_told(options, outside, kafka_bootstrap, tmp_path):
+    other = _other_address()
+    if other is None:
+        pytest.skip("this machine has no address but loopback")
+    port = free_port()
+    feeds = write_feed_list(tmp_path, [str(SAMPLE_DIR / "reuters-world.rss")])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "ingest", "--feeds", str(feeds), "--bootstrap-servers",
+         kafka_bootstrap, "--store", str(tmp_path / "r.sqlite3"), "--metrics-port", str(port),
+         *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _answers("127.0.0.1", port)
+        assert _answers(other, port) is outside
+    finally:
+        process.terminate()
+        process.wait(30)
