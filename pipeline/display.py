@@ -125,3 +125,8 @@ def story_matches(
         if not any_of(countries, [place.get("country") or "" for place in places]):
             return False
     return True
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 feed``, ``2 feeds``, ``0 entries`` (``nouns``: the plural when not noun + "s")."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"

@@ -7,6 +7,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline.display import plural
 from pipeline.reader.options import ReaderOptions
 from pipeline.reader.store import DEFAULT_STORE, FeedState, Store, StoreError
 from schemas.timefmt import to_rfc3339
@@ -86,5 +87,6 @@ def main(args: argparse.Namespace) -> int:
         return 2
     print(format_table(status_rows(feeds, args.failing_after)))
     failing = sum(1 for feed in feeds if feed.active and feed.consecutive_errors >= args.failing_after)
-    print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka")
+    print(f"\n{plural(len(feeds), 'feed')}, {failing} failing; {plural(waiting, 'record')} "
+          f"{'waits' if waiting == 1 else 'wait'} for Kafka")
     return 0

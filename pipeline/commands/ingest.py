@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pipeline import metrics
+from pipeline.display import plural
 from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.reader.feedlist import FeedListError, load_feed_list
 from pipeline.reader.options import DEFAULT_USER_AGENT, ReaderOptions
@@ -122,8 +123,8 @@ def main(args: argparse.Namespace) -> int:
         store, sources, options, publisher=publisher,
         forget_after=args.forget_after_days * 86400 or None,
     )
-    log.info("reading %d feeds from %s into %s on %s (store %s)",
-             len(sources), args.feeds, topic, bootstrap, args.store)
+    log.info("reading %s from %s into %s on %s (store %s)",
+             plural(len(sources), "feed"), args.feeds, topic, bootstrap, args.store)
     try:
         if args.once:
             counters = asyncio.run(reader.run_once())
@@ -135,11 +136,11 @@ def main(args: argparse.Namespace) -> int:
         publisher.stop(timeout=args.kafka_timeout + 5)
         waiting = store.pending_count()
         store.close()
-    summary = f"{len(sources)} feeds: {counters.line()} published={publisher.stats.published} waiting={waiting}"
+    summary = f"{plural(len(sources), 'feed')}: {counters.line()} published={publisher.stats.published} waiting={waiting}"
     print(f"newswire ingest: {summary}", flush=True)
     if waiting:
-        log.error("%d records still wait for Kafka at %s; they stay in %s and are published by "
-                  "the next run", waiting, bootstrap, args.store)
+        log.error("%s still waiting for Kafka at %s; kept in %s and published by the next "
+                  "run", plural(waiting, "record"), bootstrap, args.store)
         return 1 if args.once else 0
     return 0
 

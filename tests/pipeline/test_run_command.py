@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pipeline.broker import free_port
 from pipeline.commands import run as run_command
 from pipeline.reader.parse import parse_feed
+from pipeline.reader.store import DEFAULT_STORE
 from pipeline.sample_feeds import SAMPLE_DIR, SAMPLE_OPML, FeedServer, served_feed_list
 from schemas import ENRICHED_STORY
 
@@ -257,3 +258,6 @@ def test_own_feeds_on_loopback_and_a_pipeline_crash_count_what_the_reader_publis
     in_flight = summary_value(summary, "in flight")
     assert in_flight.startswith("56 published stories had not come out of the pipeline")
     assert "resumes" not in in_flight and "memory only" in in_flight
+    # The reader's store has the name `newswire ingest` gives it by default
+    store = tmp_path / "run" / Path(DEFAULT_STORE).name
+    assert store.is_file() and f"--store {store}" in summary_value(summary, "logs")

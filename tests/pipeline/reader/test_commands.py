@@ -65,7 +65,7 @@ def test_feeds_status_prints_every_feed(feed_server, tmp_path, capsys):
     gone = next(line for line in lines if "/gone.xml" in line).split()
     assert desk[2:5] == ["200", "0", "0"] and desk[6] == "ok"  # HTTP, published, errors, state
     assert gone[2:5] == ["410", "0", "1"] and gone[6] == "error" and gone[7:] == ["HTTP", "410", "Gone"]
-    assert lines[-1] == "2 feeds, 0 failing; 1 records wait for Kafka"
+    assert lines[-1] == "2 feeds, 0 failing; 1 record waits for Kafka"
     assert feeds_status(["status", "--store", str(tmp_path / "none.db")]) == 2
     assert "no store at" in capsys.readouterr().err
 
@@ -109,3 +109,14 @@ def test_the_metrics_endpoint_is_on_loopback_unless_told(options, outside, kafka
     finally:
         process.terminate()
         process.wait(30)
+
+
+def test_counts_of_one_are_singular(feed_server, tmp_path, capsys):
+    feed_server.put("/one.xml", rss([("o-1", "One")]))
+    store = tmp_path / "r.sqlite3"
+    run_ingest(ingest_args(write_feed_list(tmp_path, [feed_server.url("/one.xml")]), store,
+                           f"127.0.0.1:{free_port()}", "news.raw", "--once",
+                           "--kafka-timeout", "0.5", "--publish-timeout", "0.5"))
+    assert capsys.readouterr().out.startswith("newswire ingest: 1 feed: ")
+    assert feeds_status(["status", "--store", str(store)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 feed, 0 failing; 1 record waits for Kafka"
