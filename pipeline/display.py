@@ -127,6 +127,36 @@ def story_matches(
     return True
 
 
+def format_count(record: Mapping[str, Any]) -> str:
+    """One line for a windowed count (schemas/stats.schema.json): the window, what was
+    counted, the count so far and which firing this is. A value that is not printable text
+    (an unknown credit as written) is shown escaped."""
+    value = str(record.get("value"))
+    shown = value if value.isprintable() else ascii(value)
+    pane = record.get("pane") or {}
+    return (
+        f"{record.get('window_start')} .. {record.get('window_end')}  "
+        f"{record.get('dimension'):<7} {shown:<12} {record.get('count'):>6}  "
+        f"({pane.get('timing')}, pane {pane.get('index')})"
+    )
+
+
+def count_matches(
+    record: Mapping[str, Any],
+    *,
+    credit: Sequence[str] = (),
+    cited: Sequence[str] = (),
+    countries: Sequence[str] = (),
+) -> bool:
+    """True when no filter is given, or the count's (dimension, value) is one of those asked
+    for: ``--country KR --credit AFP`` shows the counts of KR and of AFP as credit."""
+    wanted = {"country": countries, "credit": credit, "cited": cited}
+    if not any(wanted.values()):
+        return True
+    names = {name.casefold() for name in wanted.get(str(record.get("dimension")), ())}
+    return str(record.get("value")).casefold() in names
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 feed``, ``2 feeds``, ``0 entries`` (``nouns``: the plural when not noun + "s")."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"

@@ -75,12 +75,12 @@ class TextFormatter(logging.Formatter):
 # are absent ("apitools not found ...": newswire does not use BigQuery), and it picked the
 # default runner (DirectRunner) for a pipeline given none.
 _BEAM_ROOT_NOTICES = ("apitools not found", "Missing pipeline option (runner)")
-# Loggers that are chatty at INFO: kafka-python (every connection), httpx (every request),
-# and Beam's local runner machinery (the DirectRunner tries Prism, which it downloads by
-# URL, fails without internet and falls back to the FnApiRunner; worker start-up lines).
-# They log at WARNING and above unless the level is DEBUG.
+# Loggers that are chatty at INFO: httpx (every request) and Beam's local runner machinery
+# (the DirectRunner tries Prism, which it downloads by URL, fails without internet and falls
+# back to the FnApiRunner; worker start-up lines). They log at WARNING and above unless the
+# level is DEBUG.
 CHATTY_LOGGERS = (
-    "kafka", "httpx", "httpcore", "apache_beam.runners.direct",
+    "httpx", "httpcore", "apache_beam.runners.direct",
     "apache_beam.runners.portability.prism_runner", "apache_beam.runners.worker",
 )
 
@@ -102,14 +102,21 @@ def configure_logging(level: str = "INFO", log_format: str = "text",
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # The chatty loggers at INFO (see CHATTY_LOGGERS): WARNING unless debugging. kafka-python
+    # logs every failed connection attempt as ERROR/WARNING while it retries; our code says
+    # what went wrong in one line (pipeline/kafka_clients.py), so its own logs show only at
+    # DEBUG.
     for chatty in CHATTY_LOGGERS:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    debug = logging.getLevelName(level) <= logging.DEBUG
+    logging.getLogger("kafka").setLevel(logging.DEBUG if debug else logging.CRITICAL + 1)
 
 
 @contextlib.contextmanager
 def quiet(*names: str, below: int = logging.CRITICAL) -> Iterator[None]:
     """Hide these loggers' records below ``below`` for a while, unless the log level is
-    DEBUG: kafka-python logs "connection refused" at ERROR while a broker is still starting."""
+    DEBUG: a broker's start-up line that the command says itself, the Kafka IO's offset
+    corrections where they are not news."""
     if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
         yield
         return

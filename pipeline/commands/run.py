@@ -30,7 +30,14 @@ import pipeline
 from pipeline.broker import DEFAULT_TOPICS, BrokerError, EmbeddedBroker, free_port
 from pipeline.commands.argtypes import positive_seconds
 from pipeline.display import format_dead_letter, format_story, plural
-from pipeline.kafka_clients import check_bootstrap_servers, ensure_topics, make_consumer
+from pipeline.kafka_clients import (
+    EXIT_KAFKA_UNAVAILABLE,
+    KafkaUnavailable,
+    check_bootstrap_servers,
+    ensure_topics,
+    make_consumer,
+    security_environment,
+)
 from pipeline.kafkaio.offsets import end_offsets
 from pipeline.logging_setup import quiet
 from pipeline.reader.store import DEFAULT_STORE
@@ -51,7 +58,7 @@ DESCRIPTION = (
     "the parts at real infrastructure instead."
 )
 
-RAW, ENRICHED, DEAD = DEFAULT_TOPICS  # news.raw, news.enriched, news.deadletter
+RAW, ENRICHED, DEAD = DEFAULT_TOPICS[:3]  # news.raw, news.enriched, news.deadletter (not news.stats)
 POLL_MS = 200
 PROGRESS_EVERY_S = 2.0
 STOP_TIMEOUT_S = 30.0
@@ -109,7 +116,7 @@ class Child:
         self.name = name
         self.log_path = log_path
         package_root = str(Path(pipeline.__file__).resolve().parents[1])
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **security_environment())
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         with open(log_path, "wb") as log:
             # Its own session: Ctrl-C reaches this process only, which stops parts in order.
@@ -181,7 +188,7 @@ def scrape_polls(url: str) -> Counter[str] | None:
 def open_consumer(bootstrap: str) -> KafkaConsumer:
     """Reads the three topics from their current ends: this run's records only."""
     consumer = make_consumer(bootstrap, group_id=None)
-    partitions = [TopicPartition(topic, p) for topic in DEFAULT_TOPICS
+    partitions = [TopicPartition(topic, p) for topic in (RAW, ENRICHED, DEAD)
                   for p in sorted(consumer.partitions_for_topic(topic) or ())]
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
@@ -241,7 +248,7 @@ class Run:
             say(f"  broker    Kafka at {self.bootstrap}{note}")
             return
         port = self.args.broker_port if port_is_free(self.args.broker_port) else 0
-        with quiet("kafka", "pipeline.broker"):  # the banner line below says what they log
+        with quiet("pipeline.broker"):  # the banner line below says what they log
             self.broker = EmbeddedBroker(port=port, topics=DEFAULT_TOPICS).start()
         self.bootstrap = self.broker.bootstrap
         stale = [p for p in self.dir.glob(f"{self.store.name}*") if p.is_file()]
@@ -472,7 +479,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"newswire run: --broker-port: {args.broker_port} is not a TCP port", file=sys.stderr)
         return 2
     run = Run(args)
-    failure = None
+    failure, status = None, 1
     with stop_on_signals() as stop:
         try:
             run.start()
@@ -480,6 +487,8 @@ def main(args: argparse.Namespace) -> int:
             failure = run.watch(stop, until)
         except (ValueError, OSError, BrokerError, KafkaError) as exc:
             failure = f"could not start: {exc}"
+            if isinstance(exc, KafkaUnavailable):
+                status = EXIT_KAFKA_UNAVAILABLE
         finally:
             try:
                 run.stop(stop)
@@ -489,4 +498,4 @@ def main(args: argparse.Namespace) -> int:
     if failure:
         print(f"newswire run: {failure}", file=sys.stderr)
     say(run.summary())
-    return 1 if failure else 0
+    return status if failure else 0

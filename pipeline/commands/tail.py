@@ -17,8 +17,15 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.commands.argtypes import positive_int, positive_seconds
-from pipeline.display import format_dead_letter, format_story, story_matches
+from pipeline.display import (
+    count_matches,
+    format_count,
+    format_dead_letter,
+    format_story,
+    story_matches,
+)
 from pipeline.kafka_clients import (
+    KafkaUnavailable,
     check_bootstrap_servers,
     check_topic_name,
     make_consumer,
@@ -26,7 +33,7 @@ from pipeline.kafka_clients import (
 from pipeline.kafkaio.offsets import end_offsets, offsets_for_time
 from pipeline.logging_setup import quiet
 from pipeline.signals import stop_on_signals
-from schemas import DEAD_LETTER, ENRICHED_STORY, RecordError
+from schemas import DEAD_LETTER, ENRICHED_STORY, STATS, RecordError
 from schemas.timefmt import parse_rfc3339
 
 HELP = "print enriched stories (or dead letters) from Kafka as they arrive, compact or JSON"
@@ -102,7 +109,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--topic", default=None, metavar="NAME",
                         help="topic to read (default: news.enriched; news.deadletter with "
-                        "--dead-letters)")
+                        "--dead-letters, news.stats with --stats)")
     parser.add_argument(
         "--dead-letters", action="store_true",
         help="read dead letters (records the pipeline or the reader could not process) "
@@ -112,6 +119,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--stage", action="append", choices=STAGES, default=[], metavar="STAGE",
         help="with --dead-letters: only those of this stage (repeat for several): "
         + ", ".join(STAGES),
+    )
+    parser.add_argument(
+        "--stats", action="store_true",
+        help="read windowed counts (newswire enrich --stats-topic) instead of stories: one line "
+        "per firing of a minute's count by country, credit or cited agency; --country, --credit "
+        "and --cited then pick which counts to show",
     )
     parser.add_argument(
         "--group", default=None, metavar="NAME",
@@ -227,13 +240,16 @@ def open_consumer(args: argparse.Namespace) -> KafkaConsumer:
 def render(record: dict[str, Any], args: argparse.Namespace) -> str:
     if args.json:
         return orjson.dumps(record).decode()
-    return format_dead_letter(record, details=True) if args.dead_letters else format_story(record)
+    if args.dead_letters:
+        return format_dead_letter(record, details=True)
+    return format_count(record) if args.stats else format_story(record)
 
 
 def matches(record: dict[str, Any], args: argparse.Namespace) -> bool:
     if args.dead_letters:
         return not args.stage or record["stage"] in args.stage
-    return story_matches(record, credit=args.credit, cited=args.cited, countries=args.country)
+    match = count_matches if args.stats else story_matches
+    return match(record, credit=args.credit, cited=args.cited, countries=args.country)
 
 
 def tail(
@@ -245,7 +261,10 @@ def tail(
 ) -> TailCounts:
     """Print records until ``stop`` is set, --max stories were printed or --timeout passed."""
     counts = TailCounts()
-    codec, kind = (DEAD_LETTER, "dead letter") if args.dead_letters else (ENRICHED_STORY, "enriched story")
+    if args.dead_letters:
+        codec, kind = DEAD_LETTER, "dead letter"
+    else:
+        codec, kind = (STATS, "windowed count") if args.stats else (ENRICHED_STORY, "enriched story")
     last_activity: float | None = None
     while not stop.is_set():
         batch = consumer.poll(timeout_ms=POLL_MS)
@@ -292,7 +311,12 @@ def main(args: argparse.Namespace) -> int:
         if args.dead_letters and (args.credit or args.cited or args.country):
             raise ValueError("--credit, --cited and --country filter stories, not dead "
                              "letters; use --stage")
-        args.topic = args.topic or ("news.deadletter" if args.dead_letters else "news.enriched")
+        if args.dead_letters and args.stats:
+            raise ValueError("--stats: windowed counts, not dead letters; give one of the two")
+        default_topic = "news.enriched"
+        if args.dead_letters or args.stats:
+            default_topic = "news.deadletter" if args.dead_letters else "news.stats"
+        args.topic = args.topic or default_topic
         check_topic_name(args.topic, "--topic")
         if args.group is not None and not args.group.strip():
             raise ValueError("--group: empty; give a consumer group name or leave it out")
@@ -302,6 +326,8 @@ def main(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         try:
             consumer = open_consumer(args)
+        except KafkaUnavailable:
+            raise  # one line and its own exit status (pipeline/cli.py)
         except (ValueError, KafkaError) as exc:
             print(f"newswire tail: {exc}", file=sys.stderr)
             return 2

@@ -105,8 +105,9 @@ def check_topics(config: EnrichConfig) -> None:
         ("--input-topic", config.input_topic),
         ("--output-topic", config.output_topic),
         ("--dead-letter-topic", config.dead_letter_topic),
+        ("--stats-topic", config.stats_topic),
     ):
-        if topic not in existing:
+        if topic is not None and topic not in existing:
             raise ValueError(
                 f"{option}: topic {topic!r} does not exist on {config.bootstrap_servers}; create "
                 "it first (`newswire broker` creates the default topics)"

@@ -167,7 +167,7 @@ def test_broker_command_starts_quietly():
     )
     try:
         lines = [process.stdout.readline() for _ in range(3)]
-        assert lines[2].startswith("memory only:"), lines
+        assert lines[2].startswith("Tansu, memory only:"), lines
         process.terminate()
         assert process.wait(15) == 0
         # kafka-python's "connection refused" while the broker starts, and a log line that

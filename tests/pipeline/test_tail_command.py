@@ -16,7 +16,7 @@ from kafka import KafkaAdminClient
 
 from pipeline.commands import tail
 from pipeline.kafka_clients import make_producer
-from schemas import DEAD_LETTER, ENRICHED_STORY
+from schemas import DEAD_LETTER, ENRICHED_STORY, STATS
 from schemas.timefmt import to_rfc3339
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
@@ -121,6 +121,32 @@ def test_filters_by_credit_cited_and_country_given_by_any_spelling(
     assert titles("--cited", "Korean Central News Agency") == ["story 2", "story 3"]
     assert titles("--country", "kr", "--country", "ID") == ["story 2", "story 3"]
     assert titles("--credit", "Reuters", "--cited", "KCNA", "--country", "ID") == ["story 3"]
+
+
+def test_stats_prints_windowed_counts_filters_them_and_skips_stories(
+    kafka_bootstrap, topic_factory, capsys
+):
+    topic = topic_factory("stats")
+    count = json.loads((EXAMPLES / "stats.json").read_text("utf-8"))
+    later = dict(count, count=2, pane={"index": 1, "timing": "late"})
+    reuters = dict(count, dimension="credit", value="Reuters")
+    produce(kafka_bootstrap, topic, [STATS.encode(r) for r in (count, later, reuters)]
+            + [orjson.dumps(SEED)])
+    common = ["--bootstrap-servers", kafka_bootstrap, "--topic", topic, "--stats", "--timeout", "1"]
+
+    status, out, err = run_tail(capsys, *common)
+    assert status == 0
+    window = "2023-10-17T09:05:00Z .. 2023-10-17T09:06:00Z"
+    assert out.splitlines() == [
+        f"{window}  country KR                1  (on_time, pane 0)",
+        f"{window}  country KR                2  (late, pane 1)",
+        f"{window}  credit  Reuters           1  (on_time, pane 0)",
+    ]
+    assert f"skipped {topic}[0]@3: not a valid windowed count (window_start: is required" in err
+
+    status, out, err = run_tail(capsys, *common, "--credit", "Thomson Reuters", "--json")
+    assert status == 0 and [json.loads(line) for line in out.splitlines()] == [reuters]
+    assert "1 printed, 2 filtered out, 1 invalid (skipped)" in err
 
 
 def test_start_positions_time_offset_and_latest(kafka_bootstrap, topic_factory, capsys):

@@ -15,7 +15,7 @@ import pytest
 
 from pipeline import cli
 from pipeline.enrich.launch import run
-from schemas import DEAD_LETTER, ENRICHED_STORY
+from schemas import DEAD_LETTER, ENRICHED_STORY, SCHEMA_VERSION
 from tests.pipeline.enrich.support import publish, read_all
 from tests.stories import raw_value
 
@@ -53,7 +53,7 @@ def test_bounded_run_enriches_each_story_once_and_dead_letters_the_rest(
     records = [ENRICHED_STORY.decode(message.value) for message in out]  # every field valid
     assert sorted(message.key for message in out) == sorted(key for key, _ in stories)
     assert all(message.key.decode() == record["story_id"] for message, record in zip(out, records))
-    assert all(message.headers == {"schema_version": b"1.0"} for message in out)
+    assert all(message.headers == {"schema_version": SCHEMA_VERSION.encode()} for message in out)
     assert all(record["processing"]["input"]["topic"] == raw for record in records)
 
     letters = {m.key: DEAD_LETTER.decode(m.value) for m in read_all(kafka_bootstrap, dead, expect=3)}

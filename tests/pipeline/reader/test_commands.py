@@ -65,7 +65,7 @@ def test_feeds_status_prints_every_feed(feed_server, tmp_path, capsys):
     gone = next(line for line in lines if "/gone.xml" in line).split()
     assert desk[2:5] == ["200", "0", "0"] and desk[6] == "ok"  # HTTP, published, errors, state
     assert gone[2:5] == ["410", "0", "1"] and gone[6] == "error" and gone[7:] == ["HTTP", "410", "Gone"]
-    assert lines[-1] == "2 feeds, 0 failing; 1 record waits for Kafka"
+    assert "2 feeds, 0 failing; 1 record waits for Kafka; 0 parked (refused by Kafka for good: `newswire feeds parked`)" in lines
     assert feeds_status(["status", "--store", str(tmp_path / "none.db")]) == 2
     assert "no store at" in capsys.readouterr().err
 
@@ -94,7 +94,9 @@ def test_the_metrics_endpoint_is_on_loopback_unless_told(options, outside, kafka
     if other is None:
         pytest.skip("this machine has no address but loopback")
     port = free_port()
-    feeds = write_feed_list(tmp_path, [str(SAMPLE_DIR / "reuters-world.rss")])
+    feed = tmp_path / "reuters-world.rss"  # a local feed file lives beside the list
+    feed.write_bytes((SAMPLE_DIR / "reuters-world.rss").read_bytes())
+    feeds = write_feed_list(tmp_path, [str(feed)])
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "ingest", "--feeds", str(feeds), "--bootstrap-servers",
          kafka_bootstrap, "--store", str(tmp_path / "r.sqlite3"), "--metrics-port", str(port),
@@ -119,4 +121,5 @@ def test_counts_of_one_are_singular(feed_server, tmp_path, capsys):
                            "--kafka-timeout", "0.5", "--publish-timeout", "0.5"))
     assert capsys.readouterr().out.startswith("newswire ingest: 1 feed: ")
     assert feeds_status(["status", "--store", str(store)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "1 feed, 0 failing; 1 record waits for Kafka"
+    assert ("1 feed, 0 failing; 1 record waits for Kafka; 0 parked (refused by Kafka for good: "
+            "`newswire feeds parked`)") in capsys.readouterr().out.splitlines()
