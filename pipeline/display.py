@@ -176,3 +176,8 @@ def count_matches(
         return True
     names = {name.casefold() for name in wanted.get(str(record.get("dimension")), ())}
     return str(record.get("value")).casefold() in names
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 feed``, ``2 feeds``, ``0 entries`` (``nouns``: the plural when not noun + "s")."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
