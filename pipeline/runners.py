@@ -241,12 +241,12 @@ def prepare_options(options: PipelineOptions) -> None:
 RUNNER_NAMES = ("fnapi", "prism", "flink")
 
 
-def runner_arguments(name: str, parallelism: int = 2) -> list[str]:
+def runner_arguments(name: str, parallelism: int = 2, prism: Path | None = None) -> list[str]:
     """Beam arguments that run a newswire pipeline on this machine on runner ``name``:
     ``fnapi`` (Beam's FnApiRunner), ``prism`` (PrismRunner, the binary of
     :func:`install_prism`) or ``flink`` (FlinkRunner with an embedded Flink of ``parallelism``,
     the job server of :func:`install_flink_job_server`, Python workers in LOOPBACK: in this
-    process). Installs what is missing first."""
+    process). Installs what is missing first; ``prism`` is another Prism binary to use."""
     if name == "fnapi":
         return ["--runner", "FnApiRunner"]
     if name == "prism":
@@ -254,7 +254,7 @@ def runner_arguments(name: str, parallelism: int = 2) -> list[str]:
         # that needed it: without this, a DirectRunner that tried Prism before would
         # leave one behind that ignores --prism_location.
         return [
-            "--runner", "PrismRunner", "--prism_location", str(install_prism()),
+            "--runner", "PrismRunner", "--prism_location", str(prism or install_prism()),
             "--experiments", "disable_prism_server_singleton",
         ]
     if name == "flink":

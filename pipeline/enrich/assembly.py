@@ -5,8 +5,12 @@ and dead-letter topic.
       → DedupByRevision → EncodeEnriched → WriteToKafka(enriched) [+ WriteJsonLines]
     each step's failures (and records Kafka refuses) → ToDeadLetters → WriteToKafka(dead letters)
 
+    with --stats-topic: DedupByRevision → CountStories → WriteToKafka(stats)
+
 No GroupByKey, no Flatten and no windows downstream of the source, so it runs continuously on
-Beam's FnApiRunner (the DirectRunner here) as well as on Prism, Flink and Dataflow. Every sink
+Beam's FnApiRunner (the DirectRunner here) as well as on Prism, Flink and Dataflow. The one
+exception, the windowed counts of --stats-topic, is refused where windows never fire
+(options.py). Every sink
 makes its bundle durable in ``finish_bundle`` (Kafka acknowledgements, fsync), and the
 source commits a bundle's offsets only after that: a stop at any point loses nothing, and
 what was in flight is read again after the restart (at-least-once; consumers dedup by key).
@@ -44,6 +48,7 @@ from transforms.beam import (
     revision_of,
     story_id_of,
 )
+from transforms.beam_stats import CountStories
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,7 @@ def _read(config: EnrichConfig) -> beam.PTransform:
         config.input_topic,
         consumer_group=config.consumer_group,
         start_from=config.start_from,
+        offset_reset=config.offset_reset,
         bounded=config.bounded,
     )
     bundle_ms = BOUNDED_BUNDLE_MS if config.bounded else CONTINUOUS_BUNDLE_MS
@@ -104,6 +110,9 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
         story_id_of, revision_of, config.dedup_ttl_seconds
     )
     encoded = unique | "EncodeEnriched" >> EncodeEnriched(__version__)
+    if config.stats_topic:  # windowed counts: only where windows fire (checked by options)
+        counts = unique | "CountStories" >> CountStories(__version__, config.stats_lateness_seconds)
+        counts | "WriteStats" >> _write(config, config.stats_topic)  # refusals: logged, counted
     written = encoded.ok | "WriteEnriched" >> _write(config, config.output_topic)
     written.delivered | "CountEnriched" >> CountEnriched(config.metrics_port)  # acknowledged
     if config.output_path:

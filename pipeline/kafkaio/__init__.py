@@ -19,11 +19,10 @@ from pipeline.kafkaio.config import (
     KafkaSendFailure,
     KafkaWriteConfig,
 )
-from pipeline.kafkaio.offsets import TopicNotFoundError
+from pipeline.kafkaio.offsets import PartitionResetError, TopicNotFoundError
 from pipeline.kafkaio.sink import DELIVERED, FAILED, KafkaWriteError, WriteToKafka
 from pipeline.kafkaio.source import (
     METRICS_NAMESPACE,
-    PartitionResetError,
     ReadFromKafka,
 )
 

@@ -26,6 +26,7 @@ import pytest
 from apache_beam.runners.portability.prism_runner import PrismJobServer
 
 from pipeline import runners
+from tests.prism import prism_location
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ DIRECT_FELL_BACK = ("Falling back to DirectRunner", "falling back to DirectRunne
 
 @pytest.fixture(scope="session")
 def prism_binary() -> Path:
-    """The Prism binary of the installed apache-beam (built if missing)."""
-    return runners.install_prism()
+    """The Prism binary of the installed apache-beam (built if missing), or $NEWSWIRE_PRISM_BIN."""
+    return Path(prism_location())
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +71,10 @@ def runner_args(name: str, request: pytest.FixtureRequest) -> Runner:
         request.getfixturevalue("monkeypatch").setattr(PrismJobServer, "BIN_CACHE", str(cache))
         # Its own Prism, found in that cache (Beam keeps one per process otherwise).
         return Runner(name, ("--runner", "DirectRunner", "--experiments", "disable_prism_server_singleton"))
-    if name in ("prism", "flink"):  # built once per session, if missing, by the fixture
-        request.getfixturevalue("prism_binary" if name == "prism" else "flink_job_server_jar")
-    return Runner(name, tuple(runners.runner_arguments(name, parallelism=2)))
+    prism = request.getfixturevalue("prism_binary") if name == "prism" else None
+    if name == "flink":  # built once per session, if missing, by the fixture
+        request.getfixturevalue("flink_job_server_jar")
+    return Runner(name, tuple(runners.runner_arguments(name, parallelism=2, prism=prism)))
 
 
 # A test on Prism or Flink may first build the runner (3.5 and 4 minutes on a machine that

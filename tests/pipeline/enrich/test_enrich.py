@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
+import subprocess
+import sys
 
 import orjson
 import pytest
 
+from pipeline import cli
 from pipeline.enrich.launch import run
-from schemas import DEAD_LETTER, ENRICHED_STORY
+from schemas import DEAD_LETTER, ENRICHED_STORY, SCHEMA_VERSION
 from tests.pipeline.conftest import DIRECT_FELL_BACK, DIRECT_ON_PRISM, Runner
 from tests.pipeline.enrich.support import publish, read_all
 from tests.stories import raw_value
@@ -60,7 +64,7 @@ def test_bounded_run_enriches_each_story_once_and_dead_letters_the_rest(
     records = [ENRICHED_STORY.decode(message.value) for message in out]  # every field valid
     assert sorted(message.key for message in out) == sorted(key for key, _ in stories)
     assert all(message.key.decode() == record["story_id"] for message, record in zip(out, records))
-    assert all(message.headers == {"schema_version": b"1.0"} for message in out)
+    assert all(message.headers == {"schema_version": SCHEMA_VERSION.encode()} for message in out)
     assert all(record["processing"]["input"]["topic"] == raw for record in records)
 
     letters = {m.key: DEAD_LETTER.decode(m.value) for m in read_all(kafka_bootstrap, dead, expect=3)}
@@ -201,3 +205,60 @@ def test_a_backfill_reads_in_longer_bundles_than_a_continuous_run(args, expected
     reads = Reads()
     pipeline.visit(reads)
     assert reads.bundle_ms == [expected_ms]
+
+
+def test_a_misspelt_option_is_refused_before_anything_runs(
+    kafka_bootstrap, topic_factory, tmp_path, capsys
+):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    publish(kafka_bootstrap, raw, [(f"{i:032x}".encode(), raw_value(i)) for i in range(3)])
+    common = ["enrich", "--bootstrap-servers", kafka_bootstrap, "--input-topic", raw,
+              "--output-topic", enriched, "--dead-letter-topic", dead, "--consumer-group",
+              f"group-{raw}", "--runner", "FnApiRunner", "--bounded"]
+
+    assert cli.main([*common, "--output-pth", str(tmp_path), "--flink_mastr", "h:1"]) == 2
+    err = capsys.readouterr().err
+    assert "newswire enrich: error: unknown option --output-pth (did you mean --output-path?)" in err
+    assert "unknown option --flink_mastr (did you mean --flink_master?)" in err
+    # Nothing ran, nothing was committed: the corrected command reads all three stories.
+    assert cli.main([*common, "--output-path", str(tmp_path)]) == 0
+    assert sum(len(p.read_bytes().splitlines()) for p in tmp_path.glob("*.jsonl")) == 3
+
+
+def test_a_bounded_run_ends_saying_what_it_did(kafka_bootstrap, topic_factory, capsys):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    stories = [(f"{i:032x}".encode(), raw_value(i)) for i in range(4)]
+    publish(kafka_bootstrap, raw, [
+        *stories, (b"bad-json", b'{"story_id": '), (f"{100:032x}".encode(), raw_value(100, revision=0)),
+        *stories[:2],  # delivered again: dedup drops them
+    ])
+
+    assert cli.main(["enrich", "--bootstrap-servers", kafka_bootstrap, "--input-topic", raw,
+                     "--output-topic", enriched, "--dead-letter-topic", dead, "--consumer-group",
+                     f"group-{raw}", "--runner", "FnApiRunner", "--bounded"]) == 0
+
+    out = capsys.readouterr().out
+    assert re.search(r"^newswire enrich: read 8, enriched 4, dead-lettered 2 \(decode 1, "
+                     r"validate 1\), duplicates dropped 2 in \d+\.\d s$", out, re.MULTILINE), out
+
+
+def test_a_bounded_run_on_the_default_runner_says_no_more_than_it_needs(
+    kafka_bootstrap, topic_factory
+):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    publish(kafka_bootstrap, raw, [(f"{i:032x}".encode(), raw_value(i)) for i in range(2)])
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "enrich", "--bootstrap-servers", kafka_bootstrap,
+         "--input-topic", raw, "--output-topic", enriched, "--dead-letter-topic", dead,
+         "--consumer-group", f"group-{raw}", "--bounded"],
+        check=False, capture_output=True, text=True, timeout=300,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "read 2, enriched 2" in done.stdout
+    # Beam's notices about its optional GCP libraries, the runner it picked by default, the
+    # Prism download it tries (there is no internet here) and the fall-back are noise
+    for noise in ("apitools", "Missing pipeline option", "prism", "Falling back",
+                  "Converting string literal type hint"):
+        assert noise.lower() not in done.stderr.lower(), done.stderr
