@@ -119,12 +119,14 @@ def run_pipeline(runner: str, bootstrap: str, raw: str, stories: int, workdir: P
                                 stdout=log, stderr=subprocess.STDOUT)
     sampler = TreeSampler(proc.pid)
     sampler.start()
+    ended = None  # os.wait4's answer once the pipeline exited (not Popen's: it needs the usage)
     while b"enrich: " not in log_path.read_bytes():  # the pipeline is built and starting
-        if proc.poll() is not None:
+        ended = os.wait4(proc.pid, os.WNOHANG)
+        if ended[0]:
             break
         time.sleep(0.05)
     started = time.perf_counter()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, usage = ended if ended and ended[0] else os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     cpu = sampler.stop() + usage.ru_utime + usage.ru_stime
