@@ -106,7 +106,7 @@ def test_the_running_pipeline_waits_out_a_broker_frozen_past_the_flush_timeout(t
     log = tmp_path / "enrich.log"
     proc = None
     try:
-        stories = {f"{i:032x}".encode(): raw_value(i) for i in range(3000)}
+        stories = {f"{i:032x}".encode(): raw_value(i) for i in range(1500)}
         publish(broker.bootstrap, "raw", list(stories.items()))
         proc = _start(broker.bootstrap, log)
         deadline = time.monotonic() + 90
