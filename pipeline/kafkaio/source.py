@@ -445,10 +445,15 @@ class _ReadPartitions(beam.DoFn):
                     tracker.defer_remainder()
                     return
         finally:
-            if commit_position is not None and self._config.commits:
-                if not self._bundle_offsets:  # the bundle's first read: one commit per bundle
+            if self._config.commits:
+                # One commit per bundle, registered even by a bundle that read nothing: Prism
+                # finalizes every bundle of the stage, and the SDK logs an error with a
+                # traceback for one that registered no finalizer (it commits nothing new).
+                if not self._finalizing:
                     finalizer.register(_CommitBundle(self, self._bundle_offsets))
-                self._bundle_offsets[reader.tp] = commit_position
+                    self._finalizing = True
+                if commit_position is not None:
+                    self._bundle_offsets[reader.tp] = commit_position
 
     def _renew_reader(self, reader: _PartitionReader, read: PartitionRead) -> _PartitionReader:
         """A new consumer for the partition, the old one closed in the background: after a
@@ -465,6 +470,7 @@ class _ReadPartitions(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._bundle_offsets: dict[TopicPartition, int] = {}
+        self._finalizing = False
 
     def commit(self, positions: dict[TopicPartition, int]) -> None:
         """Commit ``positions`` (of the next record to read, per partition) in one request.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 import schemas
 from pipeline.commands import extract as command
 from schemas import ENRICHED_STORY
+from tests.pages import article_page, raw_with_page
+from transforms.extract import enrich_record
 
 SEED = Path(__file__).parents[1] / "fixtures" / "seed-story.txt"
 SEED_RAW = Path(schemas.__file__).parent / "examples" / "seed-raw.json"
@@ -117,7 +120,7 @@ def test_missing_file_is_reported_and_the_others_processed(tmp_path, capsys):
     assert status == 1
     assert [r["id"] for r in out] == ["g"]
     assert err[0]["file"] == str(missing) and err[0]["line"] is None
-    assert "cannot read" in err[0]["error"]
+    assert err[0]["error"] == "the file does not exist"
 
 
 @pytest.mark.parametrize("argv", [["--published-at", "2023-10-17T10:00:00Z"],
@@ -128,3 +131,41 @@ def test_published_at_needs_whole_file_mode_and_a_valid_time(argv, capsys):
     assert command.main(parser.parse_args(argv)) == 2
     out, err = capsys.readouterr()
     assert out == "" and "--published-at" in err
+
+
+def test_whole_pages_and_raw_records_with_pages_take_the_pipelines_path(tmp_path, capsys):
+    page = article_page("Port reopens")
+    raw = raw_with_page(page)
+    path = write_lines(tmp_path / "pages.jsonl", [
+        json.dumps({"id": "p1", "page_html": page, "url": "https://herald.example.org/p"}),
+        json.dumps(raw),
+        json.dumps({"id": "bad", "page_html": 42}),
+    ])
+    status, out, err = run([str(path)], capsys)
+    assert status == 1 and [e["id"] for e in err] == ["bad"]
+    given, from_raw = out
+    assert given["id"] == "p1" and given["article"]["body"] == "page"
+    assert given["dateline"]["raw"] == "HARBOUR CITY (Reuters)" and given["title"] == "Port reopens"
+    assert given["attribution"]["photo"] == ["AFP"] and given["page"]["authors"] == ["Ana Lima"]
+    ENRICHED_STORY.validate(from_raw)
+    expected = enrich_record(raw, pipeline_version="x", processed_at="2026-12-01T08:00:00Z")
+    assert {k: v for k, v in from_raw.items() if k != "processing"} == {
+        k: v for k, v in expected.items() if k != "processing"}
+    assert given["text"] == from_raw["text"]
+
+
+@pytest.mark.parametrize("mode", [[], ["--text"], ["--html"]])
+def test_a_missing_file_is_said_to_be_missing(mode, tmp_path, capsys):
+    missing = tmp_path / "missing.txt"
+    status, out, err = run([*mode, str(missing)], capsys)
+    assert (status, out) == (1, [])
+    assert err == [{"error": "the file does not exist", "file": str(missing), "line": None,
+                    "id": None if not mode else str(missing)}]
+
+
+def test_an_unknown_option_shows_the_commands_own_usage():
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "extract", "--bogus"],
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("usage: newswire extract ")
+    assert done.stderr.splitlines()[-1] == "newswire extract: error: unrecognized arguments: --bogus"

@@ -12,6 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas import ENRICHED_STORY, RAW_STORY, SCHEMA_VERSION
+from tests.pages import article_page, raw_with_page
 from tests.stories import kafka_record, raw_story, raw_value
 from transforms import extract
 from transforms.beam import (
@@ -128,6 +129,22 @@ def test_valid_and_invalid_records():
         ("newswire.attribution", "ok"): 1,
         ("newswire.encode", "ok"): 1,
     }
+
+
+def test_a_raw_record_with_a_page_is_enriched_from_the_page():
+    raw = raw_with_page(article_page("Port reopens"))
+    pipeline = TestPipeline(runner="FnApiRunner")
+    enriched, failures = _enrich(pipeline | beam.Create([kafka_record(orjson.dumps(raw), key=b"p")]))
+
+    def summary(element):
+        record = ENRICHED_STORY.decode(element[1])
+        return (record["article"]["body"], record["dateline"]["raw"], record["attribution"]["photo"],
+                record["page"]["headline"], record["schema_version"])
+
+    assert_that(enriched | beam.Map(summary),
+                equal_to([("page", "HARBOUR CITY (Reuters)", ["AFP"], "Port reopens", "1.1")]))
+    assert_that(failures, equal_to([]), label="no failures")
+    pipeline.run().wait_until_finish()
 
 
 def test_failure_reasons_name_the_field_and_keep_the_original_record():

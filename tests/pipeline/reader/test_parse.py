@@ -166,3 +166,60 @@ def test_content_prefers_content_over_summary_and_keeps_plain_text_as_text():
     record = _entries(atom)[0].record
     assert record["text"] == "The full text, as plain text."
     assert record["html"] is None
+
+
+def test_bad_character_references_become_replacement_characters():
+    from pipeline.reader.parse import replace_bad_char_refs
+
+    text, count = replace_bad_char_refs("a&#xD800;b&amp;#56320;c&#x10FFFF;&#65;&#0000000000065;&amp;amp;#x110000;")
+    assert text == "a&#xFFFD;b&amp;#xFFFD;c&#x10FFFF;&#65;&#xFFFD;&amp;amp;#xFFFD;" and count == 4
+
+
+def test_cap_entries_keeps_the_first_entries_and_the_closing_tags():
+    from pipeline.reader.parse import cap_entries
+
+    atom = "<feed>" + "".join(f"<entry><id>{i}</id></entry>" for i in range(5)) + "</feed>"
+    capped, dropped = cap_entries(atom, 2)
+    assert capped == "<feed><entry><id>0</id></entry><entry><id>1</id></entry></feed>" and dropped == 3
+    assert cap_entries(atom, 5) == (atom, 0) and cap_entries(atom, 9) == (atom, 0)
+    parsed = parse_feed(atom.encode(), feed_url="https://a.example.com/f", fetched_at=FETCHED, max_entries=2)
+    assert len(parsed.entries) == 2 and "3 entries after the first 2 not read" in parsed.problems[0]
+
+
+def test_a_refused_field_is_emptied_and_the_entry_kept():
+    from pipeline.reader.parse import encode_repaired
+    from schemas import RAW_STORY, RecordError
+
+    (entry,) = parse_feed(b'<rss version="2.0"><channel><title>T</title><item><guid>g-1</guid><title>x</title>'
+                          b"</item></channel></rss>", feed_url="https://a.example.com/f", fetched_at=FETCHED).entries
+    record = {**entry.record, "revision": 1, "published_at": "not a time", "language": 7,
+              "source": {**entry.record["source"], "link": ["no"]}}
+    value, notes = encode_repaired(record, RAW_STORY.encode)
+    decoded = RAW_STORY.decode(value)
+    assert decoded["published_at"] is None and decoded["language"] is None and decoded["source"]["link"] is None
+    assert len(notes) == 3 and any(note.startswith("published_at emptied (") for note in notes)
+    with pytest.raises(RecordError, match="story_id"):
+        encode_repaired({**record, "story_id": "nope"}, RAW_STORY.encode)
+
+
+def test_a_bare_ampersand_in_a_malformed_feed_stays_an_ampersand():
+    # The loose parser reads "R&D hub" as an unknown entity &D and writes "R&D; hub".
+    body = (b"<rss version='2.0'><channel><title>T</title>"
+            b"<item><guid>a</guid><title>Penang R&D hub</title><description>AT&T &amp; R&D&#33;"
+            b"</description></item>"
+            b"<item><guid>b</guid><title><![CDATA[Q&A &amp; more]]></title></item>"
+            b"</channel></rss>")
+    feed = parse_feed(body, feed_url="http://127.0.0.1/f.rss", fetched_at=datetime.now(timezone.utc))
+    assert feed.malformed and "not well-formed" in feed.problems[0]
+    records = [entry.record for entry in feed.entries]
+    assert [r["title"] for r in records] == ["Penang R&D hub", "Q&A & more"]
+    assert records[0]["html"] == "AT&amp;T & R&amp;D!"  # as HTML: "AT&T & R&D!"
+
+
+def test_the_malformed_sample_feed_keeps_its_ampersand():
+    sample = Path(__file__).resolve().parents[3] / "pipeline" / "data" / "sample_feeds"
+    feed = parse_feed((sample / "bernama-malformed.rss").read_bytes(),
+                      feed_url="http://127.0.0.1/bernama-malformed.rss",
+                      fetched_at=datetime.now(timezone.utc))
+    assert "Penang R&D hub draws new semiconductor investment" in [
+        entry.record["title"] for entry in feed.entries]
