@@ -9,12 +9,19 @@ beside the hostile one is published in the same run, and every entry is accounte
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import zlib
+from datetime import datetime, timezone
 
 import zstandard
 
+from pipeline.broker import EmbeddedBroker
 from pipeline.cli import main as cli
+from pipeline.reader.feedlist import FeedSource
+from pipeline.reader.parse import parse_feed
+from pipeline.reader.publish import Publisher
+from pipeline.reader.store import Store
 from tests.pipeline.reader.harness import (
     IngestRun,
     expected_ids,
@@ -230,3 +237,29 @@ def test_local_files_are_feeds_only_in_the_feed_lists_folder(feed_server, kafka_
                                                                                    "Other desk story"]
     run = ingest([(elsewhere / "private.xml").as_uri()], "--allow-file-feeds")
     assert run.status == 0 and "published=1" in run.output
+
+
+def test_a_batch_the_broker_refuses_is_retried_record_by_record_and_only_the_culprit_parked(tmp_path):
+    """A broker that validates schemas refuses a whole batch for one invalid record (seen on
+    Tansu): the good records of that batch still go out, the invalid one is parked."""
+    store_path = tmp_path / "reader.sqlite3"
+    feed = FeedSource("https://desk.example.com/feed")
+    entries = parse_feed(rss([(f"b-{i}", f"Batch story {i}") for i in range(5)]), feed_url=feed.url,
+                         fetched_at=datetime.now(timezone.utc)).entries
+    with Store(store_path) as store:
+        (state,) = store.sync_feeds([feed])
+        store.record_document(state.id, polled_at=0, status=200, next_poll_at=0, entries=entries, title=None,
+                              interval_s=None, etag=None, last_modified=None, body_hash=None)
+    with sqlite3.connect(store_path) as db:  # the fault: one value the broker's schema refuses
+        db.execute("UPDATE outbox SET value = ? WHERE seq = 3", (b'{"schema_version": "1.0"}',))
+    with EmbeddedBroker(port=0, topics=("news.raw",), validate_schemas=True) as broker:
+        publisher = Publisher(str(store_path), broker.bootstrap, "news.raw", kafka_timeout=5).start()
+        try:
+            assert publisher.wait_drained(60)
+        finally:
+            publisher.stop()
+        records = read_topic(broker.bootstrap, "news.raw", expect=4)
+    assert sorted(r.title for r in records) == [f"Batch story {i}" for i in (0, 1, 3, 4)]
+    with Store(store_path) as store:
+        (parked,) = store.parked()
+    assert parked.seq == 3 and "InvalidRecordError" in parked.reason and publisher.stats.parked == 1
