@@ -62,7 +62,8 @@ _ITEM_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _ROOT_CLOSE_AT_END = re.compile(
     rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.IGNORECASE | re.DOTALL
 )
-_ENTRY_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
+_ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)(?=[\s/>])", re.IGNORECASE)
+_CONTAINER_END = re.compile(r"</(?:[\w.-]+:)?(?:channel|feed|RDF|rss)\s*>", re.IGNORECASE)
 # a numeric character reference, possibly escaped ("&amp;#x...;") for HTML inside the XML
 _CHAR_REF = re.compile(r"(&(?:amp;)*)#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 # Fields that may be emptied when their value is refused; the entry is kept without them.
@@ -192,22 +193,22 @@ def replace_bad_char_refs(text: str) -> tuple[str, int]:
 
 
 def cap_entries(text: str, max_entries: int) -> tuple[str, int]:
-    """Keep the first ``max_entries`` entries of a document: (text, entries dropped). What
-    follows the last entry (the closing tags) is kept, so the document stays well-formed."""
-    closes = _ENTRY_CLOSE.finditer(text)
+    """Keep the first ``max_entries`` entries of a document: (text, entries dropped). Entries
+    are counted by their start tags (feedparser's loose parser makes an entry of every
+    ``<item>``, closed or not); the document is cut before the first entry too many and
+    resumes at the container's end tag (``</channel>``, ``</feed>``, ``</rdf:RDF>``), so it
+    stays well-formed when it was."""
+    starts = _ENTRY_START.finditer(text)
     cut = None
-    for number, match in enumerate(closes, start=1):
-        if number == max_entries:
-            cut = match.end()
+    for number, match in enumerate(starts, start=1):
+        if number > max_entries:
+            cut = match.start()
             break
     if cut is None:
         return text, 0
-    last, dropped = None, 0
-    for last in _ENTRY_CLOSE.finditer(text, cut):
-        dropped += 1
-    if not dropped:
-        return text, 0
-    return text[:cut] + text[last.end():], dropped
+    dropped = 1 + sum(1 for _ in starts)
+    end = _CONTAINER_END.search(text, cut)
+    return text[:cut] + (text[end.start():] if end else ""), dropped
 
 
 def encode_repaired(record: dict[str, Any], encode) -> tuple[bytes, list[str]]:

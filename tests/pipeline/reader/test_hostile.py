@@ -150,8 +150,11 @@ def test_a_record_kafka_refuses_is_parked_and_holds_up_nothing(feed_server, kafk
     assert "Two megabytes" in {r.title for r in read_topic(kafka_bootstrap, topic, expect=77)}
 
 
-def many_entries(count: int) -> bytes:
-    items = "".join(f"<item><title>Brief {i}</title><guid>many-{i}</guid></item>" for i in range(count))
+def many_entries(count: int, closed: bool = True) -> bytes:
+    """``count`` short entries; with ``closed=False`` no </item>: still entries to feedparser."""
+    label, close = ("closed", "</item>") if closed else ("unclosed", "")
+    items = "".join(f"<item><title>Brief {label} {i}</title><guid>{label}-{i}</guid>{close}"
+                    for i in range(count))
     return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Many</title>'
             f"<link>https://many.example.com/</link>{items}</channel></rss>").encode()
 
@@ -172,19 +175,22 @@ def test_recoverable_entries_are_kept_and_a_huge_feed_is_capped(feed_server, kaf
     feed_server.put("/dates.xml", RSS.format(tag="d", items=dates).encode())
     feed_server.put("/refs.xml", RSS.format(tag="r", items=refs).encode())
     feed_server.put("/many.xml", many_entries(100_000))
+    feed_server.put("/unclosed.xml", many_entries(100_000, closed=False))  # the loose parser's entries
     feed_server.put("/other.xml", rss([("o-1", "Other desk story")]))
-    urls = [feed_server.url(path) for path in ("/dates.xml", "/refs.xml", "/many.xml", "/other.xml")]
+    urls = [feed_server.url(path) for path in ("/dates.xml", "/refs.xml", "/many.xml", "/unclosed.xml",
+                                               "/other.xml")]
     run = ingest_once(tmp_path, urls, kafka_bootstrap, topic)
     assert run.status == 0, run.output[-3000:]
-    assert "98000 entries after the first 2000 not read (entries per poll limit, --max-entries)" in run.output
+    assert run.output.count("98000 entries after the first 2000 not read (entries per poll limit, "
+                            "--max-entries)") == 2
     assert "2 date(s) not understood, left empty" in run.output
     assert "6 character reference(s) naming no character" in run.output
-    records = read_topic(kafka_bootstrap, topic, expect=2009)
+    records = read_topic(kafka_bootstrap, topic, expect=4009)
     titles = {r.title for r in records}
-    assert len(records) == 2009 and len(titles) == 2009
+    assert len(records) == 4009 and len(titles) == 4009
     assert {f"Dated {i}" for i in range(5)} <= titles and "Other desk story" in titles
     assert {"Lone \ufffd surrogate", "Huge \ufffd reference", "Beyond \ufffd Unicode"} <= titles
-    assert {f"Brief {i}" for i in range(2000)} <= titles
+    assert {f"Brief {label} {i}" for i in range(2000) for label in ("closed", "unclosed")} <= titles
 
 
 def test_credentials_in_a_feed_url_are_used_to_fetch_and_shown_nowhere(feed_server, kafka_bootstrap,

@@ -184,6 +184,12 @@ def test_cap_entries_keeps_the_first_entries_and_the_closing_tags():
     assert cap_entries(atom, 5) == (atom, 0) and cap_entries(atom, 9) == (atom, 0)
     parsed = parse_feed(atom.encode(), feed_url="https://a.example.com/f", fetched_at=FETCHED, max_entries=2)
     assert len(parsed.entries) == 2 and "3 entries after the first 2 not read" in parsed.problems[0]
+    # items never closed are entries to feedparser's loose parser: counted by their start tags
+    unclosed = "<rss><channel>" + "".join(f"<item><guid>u-{i}</guid>" for i in range(5)) + "</channel></rss>"
+    assert cap_entries(unclosed, 2) == (("<rss><channel><item><guid>u-0</guid><item><guid>u-1</guid>"
+                                        "</channel></rss>"), 3)
+    parsed = parse_feed(unclosed.encode(), feed_url="https://a.example.com/f", fetched_at=FETCHED, max_entries=2)
+    assert len(parsed.entries) == 2
 
 
 def test_a_refused_field_is_emptied_and_the_entry_kept():
