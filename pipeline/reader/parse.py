@@ -13,7 +13,10 @@ we fetched ourselves, wrapped in a stream so that it never opens a URL or a path
   U+10FFFF, hundreds of digits), escaped or not, become U+FFFD before feedparser sees them
   (its parsers raised on them, losing the whole feed);
 - at most ``max_entries`` entries are read from one document (the first ones; the rest are
-  counted and reported), so memory stays bounded whatever the document holds;
+  counted and reported), so memory stays bounded whatever the document holds; and at most
+  ``max_tags`` tags (``<`` or an escaped ``&lt;``: feedparser spends 40-100 µs on each, its
+  strict and loose parsers and its HTML sanitizer in turn), so one document cannot hold the
+  parser for minutes: the document is cut there like a body over the size limit;
 - a field that cannot be read (a date feedparser cannot parse, a value the schema refuses)
   is left empty and the reason recorded; the entry is kept;
 - a malformed (``bozo``) document keeps the entries feedparser recovered, and the reason is
@@ -63,6 +66,7 @@ _ROOT_CLOSE_AT_END = re.compile(
     rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.IGNORECASE | re.DOTALL
 )
 _ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)(?=[\s/>])", re.IGNORECASE)
+_TAG_OPEN = re.compile(r"<|&lt;")
 _CONTAINER_END = re.compile(r"</(?:[\w.-]+:)?(?:channel|feed|RDF|rss)\s*>", re.IGNORECASE)
 # a numeric character reference, possibly escaped ("&amp;#x...;") for HTML inside the XML
 _CHAR_REF = re.compile(r"(&(?:amp;)*)#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
@@ -209,6 +213,16 @@ def cap_entries(text: str, max_entries: int) -> tuple[str, int]:
     dropped = 1 + sum(1 for _ in starts)
     end = _CONTAINER_END.search(text, cut)
     return text[:cut] + (text[end.start():] if end else ""), dropped
+
+
+def cap_tags(text: str, max_tags: int) -> tuple[str, bool]:
+    """Cut the document before its tag number ``max_tags + 1``: (text, whether it was cut)."""
+    if text.count("<") + text.count("&lt;") <= max_tags:
+        return text, False
+    for number, match in enumerate(_TAG_OPEN.finditer(text), start=1):
+        if number > max_tags:
+            return text[: match.start()], True
+    return text, False
 
 
 def encode_repaired(record: dict[str, Any], encode) -> tuple[bytes, list[str]]:
@@ -360,6 +374,7 @@ def parse_feed(
     truncated: bool = False,
     unreliable_guids: set[str] | frozenset[str] = frozenset(),
     max_entries: int = ReaderOptions.max_entries,
+    max_tags: int = ReaderOptions.max_tags,
 ) -> ParsedFeed:
     """Parse one fetched document. ``feed_url`` is the feed's identity (the URL as listed; it
     scopes story ids and goes into the records); ``base_url`` is where the bytes came from
@@ -385,6 +400,10 @@ def parse_feed(
     if dropped:
         result.problems.append(f"{dropped} entries after the first {max_entries} not read "
                                "(entries per poll limit, --max-entries)")
+    text, cut = cap_tags(text, max_tags)
+    if cut:
+        result.problems.append(f"more than {max_tags} tags: the document was cut at character {len(text)} "
+                               "(markup limit, --max-tags)")
     utf8 = text.encode("utf-8")
     parsed = feedparser.parse(
         io.BytesIO(utf8),

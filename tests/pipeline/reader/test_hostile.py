@@ -269,3 +269,21 @@ def test_a_batch_the_broker_refuses_is_retried_record_by_record_and_only_the_cul
     with Store(store_path) as store:
         (parked,) = store.parked()
     assert parked.seq == 3 and "InvalidRecordError" in parked.reason and publisher.stats.parked == 1
+
+
+def test_a_document_of_many_tags_is_cut_at_the_markup_limit(feed_server, kafka_bootstrap, topic_factory, tmp_path):
+    """10 MB of tags would hold feedparser for minutes (40-100 µs a tag), and the parsing of
+    every other feed behind it."""
+    topic = topic_factory("raw")
+    head = RSS.format(tag="t", items=ITEM.format(guid="t-1", title="Before the tags", body="Fine.")).encode()
+    head = head[: head.index(b"</channel>")]
+    feed_server.put("/tags.xml", head + b"<item><title>Tagged</title><description>" + b"<b>" * (10 * 2**20 // 3))
+    feed_server.put("/escaped.xml", head.replace(b"t-1", b"e-1") + b"<item><description>"
+                    + b"&lt;b&gt;" * (10 * 2**20 // 9) + b"</description></item></channel></rss>")
+    feed_server.put("/other.xml", rss([("o-1", "Other desk story")]))
+    urls = [feed_server.url(path) for path in ("/tags.xml", "/escaped.xml", "/other.xml")]
+    run = ingest_once(tmp_path, urls, kafka_bootstrap, topic, "--max-tags", "20000")
+    assert run.status == 0, run.output[-3000:]
+    assert run.output.count("more than 20000 tags: the document was cut at character") == 2
+    records = read_topic(kafka_bootstrap, topic, expect=3)
+    assert sorted(r.title for r in records) == ["Before the tags", "Before the tags", "Other desk story"]

@@ -206,3 +206,10 @@ def test_a_refused_field_is_emptied_and_the_entry_kept():
     assert len(notes) == 3 and any(note.startswith("published_at emptied (") for note in notes)
     with pytest.raises(RecordError, match="story_id"):
         encode_repaired({**record, "story_id": "nope"}, RAW_STORY.encode)
+
+
+def test_cap_tags_cuts_before_the_first_tag_too_many():
+    from pipeline.reader.parse import cap_tags
+
+    assert cap_tags("<a><b>&lt;c&gt;<d>", 3) == ("<a><b>&lt;c&gt;", True)
+    assert cap_tags("<a><b>&lt;c&gt;", 3) == ("<a><b>&lt;c&gt;", False)
