@@ -8,6 +8,7 @@ beside the hostile one is published in the same run, and every entry is accounte
 
 from __future__ import annotations
 
+import argparse
 import os
 import sqlite3
 import stat
@@ -17,7 +18,7 @@ from datetime import datetime, timezone
 import zstandard
 
 from pipeline.broker import EmbeddedBroker
-from pipeline.cli import main as cli
+from pipeline.commands import feeds as feeds_command
 from pipeline.reader.feedlist import FeedSource
 from pipeline.reader.parse import parse_feed
 from pipeline.reader.publish import Publisher
@@ -60,6 +61,14 @@ def gzip_bomb(layers: int) -> bytes:
 def zstd_bomb() -> bytes:
     compressor = zstandard.ZstdCompressor(level=19).compressobj()
     return b"".join(compressor.compress(piece) for piece in _filler(BOMB_BYTES, "zstd")) + compressor.flush()
+
+
+def cli(argv: list[str]) -> int:
+    """`newswire feeds ...` in this process (without the CLI's logging set-up)."""
+    assert argv[0] == "feeds"
+    parser = argparse.ArgumentParser(prog="newswire feeds")
+    feeds_command.configure(parser)
+    return feeds_command.main(parser.parse_args(argv[1:]))
 
 
 def ingest_once(tmp_path, urls: list[str], bootstrap: str, topic: str, *extra: str,
