@@ -18,7 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import atheris
+try:
+    import atheris
+except ImportError:
+    sys.exit("scripts/fuzz.py needs atheris: pip install -e '.[fuzz]'")
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
