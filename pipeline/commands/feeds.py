@@ -107,6 +107,7 @@ def main(args: argparse.Namespace) -> int:
             feeds = store.feeds(include_inactive=args.all)
             waiting = store.pending_count()
             parked = store.parked_count()
+            articles = store.article_outcomes()
     except StoreError as exc:
         print(f"newswire feeds: {exc}", file=sys.stderr)
         return 2
@@ -114,4 +115,7 @@ def main(args: argparse.Namespace) -> int:
     failing = sum(1 for feed in feeds if feed.active and feed.consecutive_errors >= args.failing_after)
     print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka; "
           f"{parked} parked (refused by Kafka for good: `newswire feeds parked`)")
+    if articles:
+        outcomes = ", ".join(f"{outcome} {count}" for outcome, count in articles.most_common())
+        print(f"article pages of the entries published: {outcomes}")
     return 0

@@ -11,10 +11,11 @@ from pathlib import Path
 from pipeline import metrics
 from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.reader.feedlist import FeedListError, load_feed_list
-from pipeline.reader.options import DEFAULT_USER_AGENT, ReaderOptions
+from pipeline.reader.options import DEFAULT_USER_AGENT, FETCH_ARTICLES, ReaderOptions
 from pipeline.reader.publish import DEFAULT_MAX_RECORD_BYTES, Publisher
 from pipeline.reader.redact import RedactingFilter
 from pipeline.reader.service import Reader
+from pipeline.reader.shard import parse_shard, select
 from pipeline.reader.store import DEFAULT_STORE, Store, StoreError
 from pipeline.signals import stop_on_signals
 
@@ -43,6 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="poll every feed once, wait for Kafka to take the records, and exit")
     parser.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
                         help="SQLite file with the reader's state (default: %(default)s)")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="poll only share K of N of the feed list (by publisher domain), for "
+                        "N readers side by side, each with its own --store")
     timing = parser.add_argument_group("polling")
     timing.add_argument("--interval", type=float, default=d.interval, metavar="SECONDS",
                         help="default time between polls of a feed (default: %(default)s)")
@@ -77,6 +81,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="redirects followed per fetch (default: %(default)s)")
     http.add_argument("--user-agent", default=DEFAULT_USER_AGENT,
                       help="User-Agent header; add a contact URL or e-mail for publishers (default: %(default)s)")
+    http.add_argument("--host-rate", type=float, default=d.host_rate, metavar="PER_SECOND",
+                      help="requests per second to one host, feeds and pages together; robots.txt "
+                      "Crawl-delay slows it further (default: %(default)s)")
+    pages = parser.add_argument_group("article pages")
+    pages.add_argument("--fetch-articles", choices=FETCH_ARTICLES, default=d.fetch_articles,
+                       help="fetch an entry's web page: auto = when the feed gives only a summary "
+                       "(content under 250 characters, or a teaser ending in '...'/'Read more'); a "
+                       "feed list line may say otherwise "
+                       "(default: %(default)s)")
+    pages.add_argument("--page-max-mb", type=float, default=d.page_max_bytes / 2**20, metavar="MB",
+                       help="larger pages are not read: outcome too_large (default: %(default)s)")
+    pages.add_argument("--page-timeout", type=float, default=d.page_timeout, metavar="SECONDS",
+                       help="longest time for one page, redirects included (default: %(default)s)")
     http.add_argument("--allow-private-addresses", action="store_true",
                       help="allow feeds on loopback/private addresses (refused by default)")
     http.add_argument("--allow-file-feeds", action="store_true",
@@ -109,6 +126,8 @@ def _options(args: argparse.Namespace) -> ReaderOptions:
         per_host=args.per_host, max_pending=args.max_pending, max_entries=args.max_entries, max_tags=args.max_tags,
         allow_private_addresses=args.allow_private_addresses, user_agent=args.user_agent,
         allow_file_feeds=args.allow_file_feeds, file_feed_dir=str(Path(args.feeds).resolve().parent),
+        fetch_articles=args.fetch_articles, host_rate=args.host_rate,
+        page_max_bytes=int(args.page_max_mb * 2**20), page_timeout=args.page_timeout,
     )
 
 
@@ -126,6 +145,10 @@ def main(args: argparse.Namespace) -> int:
         if args.max_record_bytes < 1024:
             raise ValueError(f"--max-record-bytes: {args.max_record_bytes} must be >= 1024")
         sources = load_feed_list(args.feeds, allow_file_feeds=args.allow_file_feeds)
+        if args.shard:
+            shard, count = parse_shard(args.shard)
+            sources = select(sources, shard, count)
+            log.info("shard %d/%d: %d feeds of the list", shard, count, len(sources))
         Path(args.store).parent.mkdir(parents=True, exist_ok=True)
         store = Store(args.store)
         if args.metrics_port is not None:

@@ -4,14 +4,14 @@ Configurations are frozen dataclasses checked when they are built, so a typo fai
 pipeline construction with a message naming the option, not on a worker an hour later.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
+from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name, client_security
 from schemas.timefmt import parse_rfc3339
 
 # No `from __future__ import annotations` here: Beam reads these NamedTuple hints at runtime.
@@ -27,6 +27,13 @@ class KafkaRecord(NamedTuple):
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+
+
+# What WriteToKafka takes: (key, value) or (key, value, headers), headers (name, value) pairs.
+ProducerRecord = (
+    tuple[bytes | None, bytes | None]
+    | tuple[bytes | None, bytes | None, Iterable[tuple[str, bytes | None]]]
+)
 
 
 class KafkaDelivery(NamedTuple):
@@ -58,6 +65,12 @@ START_EARLIEST = "earliest"
 START_LATEST = "latest"
 START_COMMITTED = "committed"
 _START_NAMES = (START_EARLIEST, START_LATEST, START_COMMITTED)
+# What a reader does when its offset is no longer in the partition's log (Kafka's
+# auto.offset.reset): go to the earliest or the latest offset, or fail ("none").
+RESET_EARLIEST = "earliest"
+RESET_LATEST = "latest"
+RESET_NONE = "none"
+_RESET_POLICIES = (RESET_EARLIEST, RESET_LATEST, RESET_NONE)
 EVENT_TIME_RECORD = "record"
 EVENT_TIME_PROCESSING = "processing"
 _EVENT_TIMES = (EVENT_TIME_RECORD, EVENT_TIME_PROCESSING)
@@ -71,6 +84,7 @@ _READER_OWNED_CONSUMER_KEYS = {
     "key_deserializer": "keys are delivered as bytes; decode them downstream",
     "value_deserializer": "values are delivered as bytes; decode them downstream",
     "consumer_timeout_ms": "the reader paces itself with poll_timeout_ms",
+    "auto_offset_reset": "set offset_reset instead (the reader applies it, logs and counts it)",
 }
 _WRITER_OWNED_PRODUCER_KEYS = {
     "bootstrap_servers": "set bootstrap_servers instead",
@@ -93,9 +107,14 @@ def _check_bool(name: str, value: Any) -> None:
 def _check_client_config(
     name: str, config: Any, known: Mapping[str, Any], owned: Mapping[str, str], client: str
 ) -> Mapping[str, Any]:
+    """The settings, checked, over the process's security settings (``newswire
+    --kafka-config`` / NEWSWIRE_KAFKA_*): they become part of the config, so they travel
+    with it to remote workers (secrets as ``Secret``, files as ``ShippedFile``: see
+    pipeline/kafka_security.py)."""
     if not isinstance(config, Mapping):
         raise TypeError(f"{name}: expected a mapping of kafka-python {client} settings, "
                          f"got {type(config).__name__}")
+    config = {**client_security(), **config}
     unknown = sorted(key for key in config if key not in known)
     if unknown:
         raise ValueError(
@@ -146,6 +165,11 @@ class KafkaReadConfig:
       (RFC 3339 or epoch ms: the first record at or after it).
     - ``bounded``: read up to the end offsets seen at start, then finish (backfills, tests).
     - ``event_time``: ``record`` (the record's CreateTime/LogAppendTime) or ``processing``.
+    - ``offset_reset``: where to go when a committed or in-flight offset is no longer in
+      the partition's log (truncated by retention, topic re-created, a broker that lost
+      its log): ``earliest`` (default), ``latest``, or ``none`` (fail the read), as Kafka's
+      ``auto.offset.reset``. Each reset is logged as a warning with the offsets and
+      counted (``kafkaio/offset_resets``).
     - ``commit_offsets``: with a ``consumer_group``, commit each bundle's offsets once its
       outputs are durable (Beam bundle finalization). No effect without a group.
     - ``watermark_lag_ms``: the watermark trails the newest record timestamp by this much
@@ -159,6 +183,7 @@ class KafkaReadConfig:
     consumer_group: str | None = None
     start_from: str | int = START_EARLIEST
     bounded: bool = False
+    offset_reset: str = RESET_EARLIEST
     event_time: str = EVENT_TIME_RECORD
     commit_offsets: bool = True
     poll_timeout_ms: int = 200
@@ -185,6 +210,10 @@ class KafkaReadConfig:
             )
         _check_bool("bounded", self.bounded)
         _check_bool("commit_offsets", self.commit_offsets)
+        if self.offset_reset not in _RESET_POLICIES:
+            raise ValueError(
+                f"offset_reset: {self.offset_reset!r} is not one of {', '.join(_RESET_POLICIES)}"
+            )
         if self.event_time not in _EVENT_TIMES:
             raise ValueError(
                 f"event_time: {self.event_time!r} is not one of {', '.join(_EVENT_TIMES)}"
@@ -219,14 +248,17 @@ class KafkaReadConfig:
 
 @dataclass(frozen=True)
 class KafkaWriteConfig:
-    """Where ``WriteToKafka`` writes. ``flush_timeout_s`` bounds the wait for acknowledgements
-    at the end of each bundle; ``producer_config`` adds kafka-python ``KafkaProducer``
-    settings to the project defaults (acks=all, idempotence)."""
+    """Where ``WriteToKafka`` writes. ``flush_timeout_s`` is how long one flush at the end of
+    a bundle waits for acknowledgements before the wait is logged and the flush repeated;
+    ``give_up_after_s`` (0: never, the default) fails the bundle once Kafka has not
+    acknowledged its records for that long; ``producer_config`` adds kafka-python
+    ``KafkaProducer`` settings to the project defaults (acks=all, idempotence)."""
 
     bootstrap_servers: str
     topic: str
     producer_config: Mapping[str, Any] = field(default_factory=dict)
     flush_timeout_s: float = 30.0
+    give_up_after_s: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -242,6 +274,15 @@ class KafkaWriteConfig:
             raise ValueError(
                 f"flush_timeout_s: {self.flush_timeout_s!r} must be a number of seconds "
                 "in (0, 3600]"
+            )
+        if (
+            isinstance(self.give_up_after_s, bool)
+            or not isinstance(self.give_up_after_s, (int, float))
+            or not 0 <= self.give_up_after_s <= 86_400
+        ):
+            raise ValueError(
+                f"give_up_after_s: {self.give_up_after_s!r} must be a number of seconds in "
+                "[0, 86400] (0: wait for the broker as long as it takes)"
             )
         object.__setattr__(
             self, "producer_config",

@@ -6,8 +6,8 @@ any size check could run. So the reader reads the raw bytes (at most ``limit`` o
 decodes them here, layer by layer, as a chain of generators that each hand on at most
 ``_CHUNK`` bytes at a time: however many layers, no more than ``limit`` decoded bytes (plus
 one chunk per layer) are ever held. Codings: ``gzip``/``x-gzip`` (several members too),
-``deflate`` (zlib-wrapped or raw), ``zstd`` (sent by some servers unasked),
-``identity``. Anything else is refused with :class:`BodyError`, as are more than
+``deflate`` (zlib-wrapped or raw), ``br`` (brotli, which article pages are often served
+with), ``zstd`` (sent by some servers unasked), ``identity``. Anything else is refused with :class:`BodyError`, as are more than
 ``MAX_LAYERS`` codings.
 
 :func:`read_body` is what a fetcher calls on an ``httpx`` response opened with
@@ -20,10 +20,13 @@ import io
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
+import brotli
 import httpx
 import zstandard
 
 MAX_LAYERS = 4
+# What a fetcher asks for: every coding decoded here but zstd (decoded when sent unasked).
+ACCEPT_ENCODING = "gzip, deflate, br"
 _CHUNK = 64 * 1024
 
 
@@ -98,10 +101,28 @@ def _zstd_layer(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield out
 
 
+def _brotli_layer(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    decompressor = brotli.Decompressor()
+    try:
+        for data in chunks:
+            out = decompressor.process(data, output_buffer_limit=_CHUNK)
+            while True:
+                if out:
+                    yield out
+                if decompressor.can_accept_more_data():
+                    break
+                out = decompressor.process(b"", output_buffer_limit=_CHUNK)
+    except brotli.error as exc:
+        raise BodyError(f"corrupt br data: {exc}") from exc
+    if not decompressor.is_finished():
+        raise _Incomplete("br")
+
+
 _LAYERS: dict[str, Callable[[Iterator[bytes]], Iterator[bytes]]] = {
     "gzip": lambda chunks: _zlib_layer(chunks, 31, "gzip"),
     "x-gzip": lambda chunks: _zlib_layer(chunks, 31, "gzip"),
     "deflate": lambda chunks: _zlib_layer(chunks, None, "deflate"),
+    "br": _brotli_layer,
     "zstd": _zstd_layer,
 }
 

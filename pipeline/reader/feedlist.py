@@ -9,6 +9,9 @@ Local files are feeds only inside the list's own folder (a list and its files ke
 so that a list written elsewhere (an OPML export) cannot make the reader publish
 ``file:///etc/passwd``; ``allow_file_feeds`` lifts that. The fetcher checks it again when it
 reads (``ReaderOptions.file_feed_dir``), after resolving symbolic links.
+A feed may set its own article fetching (``--fetch-articles``): ``fetch-articles=always``
+(``auto``, ``never``) after the URL on its line, or ``fetchArticles="always"`` on its
+OPML outline.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from pipeline.reader.options import FETCH_ARTICLES
 from pipeline.reader.safety import UnsafeURLError, check_feed_url
 
 _TRAILING_COMMENT = re.compile(r"\s#")
+_FETCH_SETTING = re.compile(r"\s+fetch-articles=(\S*)$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -34,6 +39,13 @@ class FeedListError(ValueError):
 class FeedSource:
     url: str
     title: str | None = None
+    fetch_articles: str | None = None  # auto/always/never for this feed; None: the reader's
+
+
+def _fetch_setting(value: str | None, where: str) -> str | None:
+    if value is not None and value not in FETCH_ARTICLES:
+        raise UnsafeURLError(f"{where}: fetch articles {value!r}: use one of {', '.join(FETCH_ARTICLES)}")
+    return value
 
 
 def load_feed_list(path: str | Path, *, allow_file_feeds: bool = False) -> list[FeedSource]:
@@ -94,12 +106,14 @@ def parse_plain_list(text: str, *, origin: str = "feed list", base_dir: Path = P
         value = _TRAILING_COMMENT.split(line.strip(), maxsplit=1)[0].strip()
         if not value or value.startswith("#"):
             continue
+        setting = _FETCH_SETTING.search(value)
         try:
-            url = _feed_url(value, base_dir, allow_file_feeds)
+            mode = _fetch_setting(setting.group(1) if setting else None, "fetch-articles=")
+            url = _feed_url(value[: setting.start()] if setting else value, base_dir, allow_file_feeds)
         except UnsafeURLError as exc:
             problems.append(f"{origin} line {number}: {exc}")
             continue
-        sources.append((f"line {number}", FeedSource(url)))
+        sources.append((f"line {number}", FeedSource(url, fetch_articles=mode)))
     if problems:
         raise FeedListError("\n".join(problems))
     if not sources:
@@ -127,11 +141,12 @@ def parse_opml(data: bytes, *, origin: str = "feed list", base_dir: Path = Path(
         title = (outline.get("title") or outline.get("text") or "").strip() or None
         where = f"outline {number}" + (f" ({title})" if title else "")
         try:
+            mode = _fetch_setting(outline.get("fetchArticles"), "fetchArticles")
             url = _feed_url(raw.strip(), base_dir, allow_file_feeds)
         except UnsafeURLError as exc:
             problems.append(f"{origin} {where}: {exc}")
             continue
-        sources.append((where, FeedSource(url, title)))
+        sources.append((where, FeedSource(url, title, mode)))
     if problems:
         raise FeedListError("\n".join(problems))
     if not sources:

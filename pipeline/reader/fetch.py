@@ -6,7 +6,7 @@ What a long-running poller needs from its HTTP client, decided here once:
 - a maximum body size counted on the DECODED bytes, whatever the Content-Encoding and
   however many layers (``body.read_body``: a gzip-in-gzip or zstd bomb is cut at the limit
   too); a longer body is cut off and the result says so; an unknown coding is an error;
-- gzip/deflate asked for; a descriptive User-Agent; conditional GET (If-None-Match /
+- gzip/deflate/brotli asked for; a descriptive User-Agent; conditional GET (If-None-Match /
   If-Modified-Since) with 304 reported as "not modified";
 - redirects followed by hand: a chain of 301/308 gives the URL to store for the next poll,
   a 302/307 (or anything after one) does not; only http/https targets are followed;
@@ -33,7 +33,7 @@ from urllib.request import url2pathname
 import httpcore
 import httpx
 
-from pipeline.reader.body import BodyError, read_body
+from pipeline.reader.body import ACCEPT_ENCODING, BodyError, read_body
 from pipeline.reader.options import ReaderOptions
 from pipeline.reader.safety import GuardedNetworkBackend, PrivateAddressError
 
@@ -154,7 +154,7 @@ class Fetcher:
         headers = {
             "User-Agent": options.user_agent,
             "Accept": ACCEPT,
-            "Accept-Encoding": "gzip, deflate",
+            "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._client = httpx.AsyncClient(
             transport=_GuardedTransport(options),
@@ -177,28 +177,31 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+        accept: str | None = None, max_bytes: int | None = None, timeout: float | None = None,
     ) -> FetchResult:
+        """Fetch ``url``. ``accept`` replaces the feed Accept header, ``max_bytes`` the body
+        size limit and ``timeout`` the total timeout (article pages use their own)."""
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
+        timeout = timeout or self.options.total_timeout
         try:
             if scheme == "file":
                 attempt = _in_daemon_thread(self._read_file, url, last_modified)
             else:
-                attempt = self._fetch_http(url, etag, last_modified)
-            result = await asyncio.wait_for(attempt, self.options.total_timeout)
+                attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes)
+            result = await asyncio.wait_for(attempt, timeout)
         except asyncio.TimeoutError:
-            result = FetchResult(
-                url, url, error=f"no complete response within {self.options.total_timeout:g} s"
-            )
+            result = FetchResult(url, url, error=f"no complete response within {timeout:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             result = FetchResult(url, url, error=_error_text(exc, self.options))
         except ValueError as exc:  # a URL httpx cannot even build a request for (bad IDNA, ...)
             result = FetchResult(url, url, error=f"invalid URL on the way to the feed: {exc}")
         return replace(result, elapsed=time.monotonic() - started)
 
-    async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
-        conditional = {}
+    async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None,
+                          accept: str | None = None, max_bytes: int | None = None) -> FetchResult:
+        conditional = {"Accept": accept} if accept else {}
         if etag:
             conditional["If-None-Match"] = etag
         if last_modified:
@@ -209,7 +212,7 @@ class Fetcher:
             response = await self._client.send(request, stream=True)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or not location:
-                return await self._finish(url, current, moved_to, response)
+                return await self._finish(url, current, moved_to, response, max_bytes)
             await response.aclose()
             target = urljoin(current, location)
             if urlsplit(target).scheme.lower() not in ("http", "https"):
@@ -227,7 +230,8 @@ class Fetcher:
         )
 
     async def _finish(
-        self, url: str, final_url: str, moved_to: str | None, response: httpx.Response
+        self, url: str, final_url: str, moved_to: str | None, response: httpx.Response,
+        max_bytes: int | None = None,
     ) -> FetchResult:
         headers = {key.lower(): value for key, value in response.headers.items()}
         status = response.status_code
@@ -245,7 +249,7 @@ class Fetcher:
             if not 200 <= status < 300:
                 return FetchResult(**common, error=f"HTTP {status} {response.reason_phrase}")
             try:
-                body, truncated = await read_body(response, self.options.max_body_bytes)
+                body, truncated = await read_body(response, max_bytes or self.options.max_body_bytes)
             except BodyError as exc:
                 return FetchResult(**common, error=f"cannot decode the response body: {exc}")
             return FetchResult(**common, body=body, truncated=truncated)

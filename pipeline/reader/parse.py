@@ -41,11 +41,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
+import orjson
 
 from pipeline.reader.options import ReaderOptions
 from pipeline.reader.redact import redact_url, strip_userinfo
 from pipeline.reader.safety import defuse_doctype
 from schemas import SCHEMA_VERSION, RecordError
+from schemas.codec import TOO_LARGE
 from schemas.identity import publisher_of, story_id
 from schemas.timefmt import to_rfc3339
 
@@ -225,26 +227,57 @@ def cap_tags(text: str, max_tags: int) -> tuple[str, bool]:
     return text, False
 
 
-def encode_repaired(record: dict[str, Any], encode) -> tuple[bytes, list[str]]:
-    """``encode(record)``; when the schema refuses a field that may be empty, that field is
-    emptied and the record encoded again. Returns (bytes, what was emptied and why); raises
+def _trim_to(value: str, max_bytes: int) -> str:
+    return value.encode("utf-8")[: max(max_bytes, 0)].decode("utf-8", errors="ignore")
+
+
+def encode_repaired(record: dict[str, Any], codec) -> tuple[bytes, list[str]]:
+    """``codec.encode(record)``, repairing what the schema refuses instead of losing the entry:
+    a text field longer than the schema allows, or a record over its size limit, has its
+    longest text (html, text, page html, title) trimmed to fit; another field that may be
+    empty is emptied. Returns (bytes, what was trimmed or emptied and why); raises
     RecordError when a field that identifies the entry is refused."""
     notes: list[str] = []
-    record = dict(record)
-    while True:
+    record = {**record, **({"page": dict(record["page"])} if record.get("page") else {})}
+    for _attempt in range(len(_EMPTIABLE) + 8):
         try:
-            return encode(record), notes
+            return codec.encode(record), notes
         except RecordError as exc:
-            if exc.field not in _EMPTIABLE or len(notes) >= len(_EMPTIABLE):
-                raise
-            parent, _, name = exc.field.rpartition(".")
-            holder = record
-            if parent:
-                holder = record[parent] = dict(record[parent])
-            if holder.get(name) == _EMPTIABLE[exc.field]:
-                raise
-            holder[name] = _EMPTIABLE[exc.field]
-            notes.append(f"{exc.field} emptied ({exc.reason})")
+            error = exc
+        texts = {name: holder for name, holder in (("html", record), ("text", record), ("title", record),
+                                                   ("page.html", record.get("page") or {}))
+                 if isinstance(holder.get(name.rpartition(".")[2]), str)}
+        if error.kind == TOO_LARGE or error.field in texts:
+            name = error.field if error.field in texts else max(
+                texts, key=lambda n: len(texts[n][n.rpartition(".")[2]]), default=None)
+            if name is None:
+                raise error
+            holder, key = texts[name], name.rpartition(".")[2]
+            before = holder[key]
+            if error.kind == TOO_LARGE:
+                excess = len(orjson.dumps(record)) - codec.limits.max_record_bytes
+                holder[key] = _trim_to(before, len(before.encode("utf-8")) - excess - 1024)
+                why = error.reason
+            else:
+                schema = codec.schema["properties"] if "." not in name else \
+                    codec.schema["properties"]["page"]["properties"]
+                longest = schema[key].get("maxLength", len(before) // 2)
+                holder[key], why = before[:longest], f"the schema allows {longest:,}"
+            if len(holder[key]) >= len(before):
+                raise error
+            notes.append(f"{name} trimmed from {len(before):,} to {len(holder[key]):,} characters ({why})")
+            continue
+        if error.field not in _EMPTIABLE:
+            raise error
+        parent, _, name = error.field.rpartition(".")
+        holder = record
+        if parent:
+            holder = record[parent] = dict(record[parent])
+        if holder.get(name) == _EMPTIABLE[error.field]:
+            raise error
+        holder[name] = _EMPTIABLE[error.field]
+        notes.append(f"{error.field} emptied ({error.reason})")
+    raise error
 
 
 def _clean_text(value: str | None, detail: dict | None = None) -> str | None:

@@ -8,6 +8,7 @@ Tables:
 - ``feed_entries``: which feed carried which story, with that feed's fingerprint (a story
   carried by two feeds of one publisher is published once, and a difference between the two
   copies is not an edit).
+- ``articles``: the article-page outcome of each published revision (pipeline/reader/pages.py).
 - ``outbox``: encoded records waiting for Kafka. A poll writes its records here in the same
   transaction as the feed's new state, and a record leaves the outbox only once Kafka
   acknowledged it. So a crash or a broker outage can repeat a record (same key and revision),
@@ -84,6 +85,18 @@ CREATE TABLE IF NOT EXISTS unreliable_guids (
     feed_id INTEGER NOT NULL,
     guid TEXT NOT NULL,
     PRIMARY KEY (feed_id, guid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS articles (
+    story_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    url TEXT,
+    final_url TEXT,
+    status INTEGER,
+    bytes INTEGER,
+    reason TEXT,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (story_id, revision)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -188,7 +201,7 @@ class Enqueued:
     unchanged: int = 0
     seen_elsewhere: int = 0  # known from another feed: not published again
     invalid: list[str] = field(default_factory=list)  # entries whose record broke the schema
-    repaired: list[str] = field(default_factory=list)  # entries kept with a refused field emptied
+    repaired: list[str] = field(default_factory=list)  # entries kept with a refused field trimmed or emptied
 
     @property
     def queued(self) -> int:
@@ -335,7 +348,7 @@ class Store:
             db.executemany("INSERT OR IGNORE INTO unreliable_guids VALUES (?, ?)",
                            [(feed_id, guid) for guid in colliding_guids])
             counts = self._enqueue(feed_id, entries, now)
-            repaired = [(f"{len(counts.repaired)} entries kept with a refused field emptied "
+            repaired = [(f"{len(counts.repaired)} entries kept with a field trimmed or emptied "
                         f"(first: {counts.repaired[0]})")] if counts.repaired else []
             problem = redact_text("; ".join([*(problems or []), *counts.invalid, *repaired])) or None
             db.execute(
@@ -364,7 +377,7 @@ class Store:
             "SELECT story_id, fingerprint FROM feed_entries WHERE feed_id = ? AND story_id IN", [feed_id], ids
         )
         revisions = self._known("SELECT story_id, revision FROM stories WHERE story_id IN", [], ids)
-        touched, carried, new_stories, edited, outbox = [], [], [], [], []
+        touched, carried, new_stories, edited, outbox, articles = [], [], [], [], [], []
         for entry in entries:
             if seen.get(entry.story_id) == entry.fingerprint:
                 touched.append((now, feed_id, entry.story_id))
@@ -379,7 +392,7 @@ class Store:
                 continue
             revision = 1 if previous is None else previous + 1
             try:
-                value, emptied = encode_repaired({**entry.record, "revision": revision}, RAW_STORY.encode)
+                value, emptied = encode_repaired({**entry.record, "revision": revision}, RAW_STORY)
             except RecordError as exc:
                 carried.pop()
                 counts.invalid.append(f"entry {entry.guid or entry.story_id}: record refused ({exc})")
@@ -394,6 +407,11 @@ class Store:
                 counts.revisions += 1
             revisions[entry.story_id] = revision
             outbox.append((entry.story_id, revision, feed_id, value, now))
+            if "article" in entry.record:
+                a = entry.record["article"]
+                articles.append((entry.story_id, revision, a["outcome"], a.get("url"),
+                                 a.get("final_url"), a.get("status"), a.get("bytes"),
+                                 a.get("reason"), now))
         db = self._db
         db.executemany("UPDATE feed_entries SET last_seen = ? WHERE feed_id = ? AND story_id = ?", touched)
         db.executemany(
@@ -410,7 +428,19 @@ class Store:
             "INSERT INTO outbox (story_id, revision, feed_id, value, enqueued_at) VALUES (?, ?, ?, ?, ?)",
             outbox,
         )
+        db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", articles)
         return counts
+
+    def changed(self, feed_id: int, entries: list[ParsedEntry]) -> set[str]:
+        """Story ids of the entries this feed has not carried as they are now (new or edited
+        here): those a poll publishes, and whose article pages are worth fetching."""
+        seen = self._known("SELECT story_id, fingerprint FROM feed_entries WHERE feed_id = ? AND story_id IN",
+                           [feed_id], [entry.story_id for entry in entries])
+        return {entry.story_id for entry in entries if seen.get(entry.story_id) != entry.fingerprint}
+
+    def article_outcomes(self) -> Counter:
+        """How many published revisions ended with each article outcome."""
+        return Counter(dict(self._db.execute("SELECT outcome, COUNT(*) FROM articles GROUP BY outcome")))
 
     # --- outbox -----------------------------------------------------------------------------
 
@@ -493,4 +523,5 @@ class Store:
                 "AND story_id NOT IN (SELECT story_id FROM outbox) "
                 "AND story_id NOT IN (SELECT story_id FROM parked)"
             )
+            self._db.execute("DELETE FROM articles WHERE story_id NOT IN (SELECT story_id FROM stories)")
         return count

@@ -60,7 +60,7 @@ def write_feed_list(directory: Path, urls: list[str]) -> Path:
 def ingest_args(feeds: Path, store: Path, bootstrap: str, topic: str, *extra: str) -> list[str]:
     return ["--feeds", str(feeds), "--store", str(store), "--bootstrap-servers", bootstrap,
             "--topic", topic, "--allow-private-addresses", "--read-timeout", "2",
-            "--kafka-timeout", "5", *extra]
+            "--kafka-timeout", "5", "--fetch-articles", "never", *extra]  # a later one wins
 
 
 def run_ingest(argv: list[str]) -> int:
@@ -96,12 +96,13 @@ def start_ingest(argv: list[str], log_path: Path, kill_after_ack: bool = False) 
                                 stdout=log, stderr=subprocess.STDOUT)
 
 
-def read_topic(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1.5,
-               timeout: float = 30.0) -> list[Published]:
-    """Every record of ``topic``, read with confluent-kafka from the beginning: at least
-    ``expect`` records, then until nothing new arrived for ``settle`` seconds (so duplicates
-    show). End offsets are not used: the embedded broker reports the high watermark as the
-    last batch's base offset + 1, short of the truth when that batch held several records."""
+def read_records(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1.5,
+                 timeout: float = 30.0) -> list[dict]:
+    """Every record of ``topic`` (decoded raw stories), read with confluent-kafka from the
+    beginning: at least ``expect`` records, then until nothing new arrived for ``settle``
+    seconds (so duplicates show). End offsets are not used: the embedded broker reports the
+    high watermark as the last batch's base offset + 1, short of the truth when that batch
+    held several records."""
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "group.id": f"verify-{uuid.uuid4().hex}",
         "enable.auto.commit": False, "auto.offset.reset": "earliest", "fetch.wait.max.ms": 100,
@@ -111,7 +112,7 @@ def read_topic(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         deadline = time.monotonic() + timeout
         last_new = time.monotonic()
-        records: list[Published] = []
+        records: list[dict] = []
         while time.monotonic() < deadline:
             if len(records) >= expect and time.monotonic() - last_new >= settle:
                 break
@@ -122,12 +123,18 @@ def read_topic(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1
                 raise KafkaException(message.error())
             value = RAW_STORY.decode(message.value())
             assert message.key() == value["story_id"].encode()
-            records.append(Published(value["story_id"], value["revision"], value["title"],
-                                     value["source"]["feed_url"]))
+            records.append(value)
             last_new = time.monotonic()
         return records
     finally:
         consumer.close()
+
+
+def read_topic(bootstrap: str, topic: str, **kwargs) -> list[Published]:
+    """``read_records`` as (story_id, revision, title, feed_url)."""
+    return [Published(value["story_id"], value["revision"], value["title"],
+                      value["source"]["feed_url"])
+            for value in read_records(bootstrap, topic, **kwargs)]
 
 
 def counts(records: list[Published]) -> Counter:

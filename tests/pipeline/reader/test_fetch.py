@@ -13,6 +13,7 @@ import time
 import zlib
 from pathlib import Path
 
+import brotli
 import pytest
 import zstandard
 
@@ -172,6 +173,8 @@ def test_local_files(tmp_path, fast_options):
     ("deflate", lambda data: zlib.compress(data, wbits=-15)),  # raw deflate, as some servers send
     ("gzip, gzip", lambda data: gzip.compress(gzip.compress(data))),
     ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
+    ("br", brotli.compress),
+    ("gzip, br", lambda data: brotli.compress(gzip.compress(data))),
     ("identity, gzip", gzip.compress),
 ])
 def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, coding, encode):
@@ -181,7 +184,7 @@ def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, c
 
 
 @pytest.mark.parametrize("coding, body, error", [
-    ("br", b"\x0b\x02\x80hello\x03", "unsupported Content-Encoding br"),
+    ("compress", b"\x1f\x9d\x90hello", "unsupported Content-Encoding compress"),
     ("gzip, gzip, gzip, gzip, gzip", b"", "5 layers refused (at most 4)"),
     ("gzip", b"\x1f\x8b\x08\x00garbage-garbage", "corrupt gzip data"),
 ])
@@ -242,3 +245,11 @@ def test_a_file_read_blocked_for_good_does_not_keep_the_process_alive():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30,
                           check=False, cwd=Path(__file__).parents[3])
     assert done.returncode == 0 and done.stdout == "timed out\n", done.stderr
+
+
+def test_a_brotli_bomb_is_cut_at_the_decoded_size_limit(feed_server, fast_options):
+    limit = fast_options.max_body_bytes
+    bomb = brotli.compress(FEED + b" " * (200 * limit), quality=5)  # decodes to ~50 MB
+    feed_server.put("/feed.xml", bomb, headers={"Content-Encoding": "br"})
+    result = fetch(fast_options, feed_server.url("/feed.xml"))
+    assert result.truncated and len(result.body) == limit and result.body.startswith(FEED)
