@@ -152,14 +152,12 @@ def story_matches(
 
 def format_count(record: Mapping[str, Any]) -> str:
     """One line for a windowed count (schemas/stats.schema.json): the window, what was
-    counted, the count so far and which firing this is. A value that is not printable text
-    (an unknown credit as written) is shown escaped."""
-    value = str(record.get("value"))
-    shown = value if value.isprintable() else ascii(value)
+    counted, the count so far and which firing this is; terminal-safe (a value may be an
+    unknown credit as written in a story)."""
     pane = record.get("pane") or {}
-    return (
+    return terminal_safe(
         f"{record.get('window_start')} .. {record.get('window_end')}  "
-        f"{record.get('dimension'):<7} {shown:<12} {record.get('count'):>6}  "
+        f"{record.get('dimension'):<7} {record.get('value')!s:<12} {record.get('count'):>6}  "
         f"({pane.get('timing')}, pane {pane.get('index')})"
     )
 
@@ -178,3 +176,8 @@ def count_matches(
         return True
     names = {name.casefold() for name in wanted.get(str(record.get("dimension")), ())}
     return str(record.get("value")).casefold() in names
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 feed``, ``2 feeds``, ``0 entries`` (``nouns``: the plural when not noun + "s")."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from schemas import SCHEMA_VERSION
 from schemas.timefmt import parse_rfc3339, to_rfc3339
 from transforms.agencies import default_registry
 from transforms.attribution import Attribution, find_attribution
@@ -194,6 +195,7 @@ def finish(work: Mapping[str, Any], *, pipeline_version: str, processed_at: date
     raw = _needs(work, "raw", "finish", "start")
     attribution = _needs(work, "attribution", "extraction", "attribution_step")
     record = {key: value for key, value in raw.items() if key not in _RAW_ONLY}
+    record["schema_version"] = SCHEMA_VERSION  # the enriched schema's, whatever the raw's was
     record.update(page_fields(raw, work.get("page_article"), work.get("body") == "page"))
     record.update(_fields(work["text"], work["cleaned"], work["dateline"], attribution))
     record["processing"] = {

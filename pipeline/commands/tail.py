@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import sys
@@ -31,6 +32,7 @@ from pipeline.kafka_clients import (
     make_consumer,
 )
 from pipeline.kafkaio.offsets import end_offsets, offsets_for_time
+from pipeline.logging_setup import quiet
 from pipeline.signals import stop_on_signals
 from schemas import DEAD_LETTER, ENRICHED_STORY, STATS, RecordError
 from schemas.timefmt import parse_rfc3339
@@ -194,7 +196,9 @@ def start_offsets(
 
 def _seek(consumer: KafkaConsumer, partitions: list[TopicPartition], start: Position) -> None:
     bootstrap = consumer.config["bootstrap_servers"]
-    for tp, offset in start_offsets(bootstrap, partitions, start).items():
+    with quiet("pipeline.kafkaio", below=logging.WARNING):  # its corrections: noise here
+        offsets = start_offsets(bootstrap, partitions, start)
+    for tp, offset in offsets.items():
         consumer.seek(tp, offset)
 
 
