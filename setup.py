@@ -39,8 +39,8 @@ setup(
         "ahocorasick-rs>=1.0,<2",  # one-pass search for agency names
         "ftfy>=6.1,<7",
         "httpx>=0.27,<1",  # <1: the reader's address guard wraps AsyncHTTPTransport internals
-        "sniffio>=1.3",
-        "zstandard>=0.22,<1",  # the reader decodes zstd bodies itself, with a size limit  # without it httpcore retries a failing import on every lock
+        "sniffio>=1.3",  # without it httpcore retries a failing import on every lock
+        "zstandard>=0.22,<1",  # the reader decodes zstd bodies itself, with a size limit
         "prometheus-client>=0.20,<1",
         # article pages: the body extractor (transforms/page.py) and what it needs
         "trafilatura>=2.0,<3",

@@ -19,9 +19,11 @@ Errors are returned, not raised: a :class:`FetchResult` with ``error`` says what
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import os
 import stat
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -80,6 +82,34 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         when = when.replace(tzinfo=timezone.utc)
     now = now or datetime.now(timezone.utc)
     return max(0.0, (when - now).total_seconds())
+
+
+def _in_daemon_thread(function, *args) -> asyncio.Future:
+    """``function(*args)`` in a daemon thread. Not asyncio.to_thread: a read blocked for good
+    (a FIFO, a hung network file system) would keep that executor's thread, and asyncio.run()
+    waits for it at the end, so `ingest --once` never exited. A daemon thread is abandoned
+    once the total timeout has passed."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def deliver(result=None, error=None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = function(*args), None
+        except Exception as exc:  # noqa: BLE001 - raised again in the awaiting task
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=run, name="newswire-file-read", daemon=True).start()
+    return future
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
@@ -157,7 +187,7 @@ class Fetcher:
         timeout = timeout or self.options.total_timeout
         try:
             if scheme == "file":
-                attempt = asyncio.to_thread(self._read_file, url, last_modified)
+                attempt = _in_daemon_thread(self._read_file, url, last_modified)
             else:
                 attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes)
             result = await asyncio.wait_for(attempt, timeout)
