@@ -33,11 +33,31 @@ def broker_engine() -> str:
     return engine
 
 
-def make_test_broker(**options) -> BrokerProcess:
-    """A broker of this session's engine on a free port (not started), without topics."""
+def make_test_broker(port: int = 0, topics: tuple[str, ...] = (), **options) -> BrokerProcess:
+    """A broker of this session's engine (not started); port 0 picks a free one."""
     if broker_engine() == "kafka":
-        return KafkaServer(port=0, topics=(), **options)
-    return EmbeddedBroker(port=0, topics=(), **options)
+        return KafkaServer(port=port, topics=topics, **options)
+    return EmbeddedBroker(port=port, topics=topics, **options)
+
+
+@pytest.fixture
+def apache_kafka() -> Iterator[Callable[..., KafkaServer]]:
+    """``apache_kafka(**options)``: an Apache Kafka of this test's own (``KafkaServer``, not
+    started), stopped at the end of the test. Runs with NEWSWIRE_TEST_BROKER=kafka only
+    (what CI's Apache Kafka pass sets): each broker takes seconds and needs Java."""
+    if broker_engine() != "kafka":
+        pytest.skip("an Apache Kafka test: runs with NEWSWIRE_TEST_BROKER=kafka")
+    servers: list[KafkaServer] = []
+
+    def make(**options) -> KafkaServer:
+        options.setdefault("port", 0)
+        options.setdefault("topics", ())
+        servers.append(KafkaServer(**options))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
