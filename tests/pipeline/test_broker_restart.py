@@ -53,7 +53,7 @@ def test_broker_killed_during_an_ingest(apache_kafka, feed_server, tmp_path):
     log = tmp_path / "reader.log"
     args = ingest_args(write_feed_list(tmp_path, [url]), store, kafka.bootstrap, topic,
                        "--interval", "0.3", "--min-interval", "0.1", "--kafka-timeout", "2")
-    first, second = _items("a", 50), _items("b", 400)
+    first, second = _items("a", 50), _items("b", 3000)  # the reader sends 500 at a time
     feed_server.put("/desk.xml", rss(first, "1"))
     reader = start_ingest(args, log)
     try:
@@ -61,12 +61,14 @@ def test_broker_killed_during_an_ingest(apache_kafka, feed_server, tmp_path):
         _wait_until(lambda: _pending(store) == 0, "the first stories to be marked published",
                     log=log)
         feed_server.put("/desk.xml", rss(first + second, "2"))
-        _wait_until(lambda: _pending(store) > 0, "new stories in the outbox", timeout=60, log=log)
+        _wait_until(lambda: 0 < _pending(store) < len(second), "publishing to be under way",
+                    timeout=60, log=log)
         kafka.kill()  # kill -9, mid-stream
         pending_at_kill = _pending(store)
         wanted = expected_ids(url, rss(first + second))
         print(f"broker killed with {pending_at_kill} of {len(second)} new stories not yet "
               "marked acknowledged")
+        assert pending_at_kill > 0
         time.sleep(2)
         kafka.start()  # same port, same data directory
         _wait_until(lambda: _pending(store) == 0, "the rest to be published after the restart",
