@@ -54,6 +54,7 @@ setup(
             "jsonschema>=4.20,<5",
             "pyyaml>=6,<7",
             "kubernetes-validate>=1.30,<2",
+            "cryptography>=42",  # certificates for the TLS/SASL_SSL test cluster
         ],
         "dev": [
             "newswire[test]",
