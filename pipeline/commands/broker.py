@@ -61,9 +61,9 @@ def main(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         broker.start()
-    except BrokerError as exc:
+    except BrokerError as exc:  # port in use, no Java or Maven, ...: nothing ran
         print(f"newswire broker: {exc}", file=sys.stderr)
-        return 1
+        return 2
     try:
         print(f"bootstrap servers: {broker.bootstrap}", flush=True)
         print(f"topics: {', '.join(topics) or '(none)'}  partitions: {args.partitions}  "
