@@ -35,7 +35,7 @@ from schemas.codec import load_schema
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOPICS = ("news.raw", "news.enriched", "news.deadletter")
+DEFAULT_TOPICS = ("news.raw", "news.enriched", "news.deadletter", "news.stats")
 # Which schema each default topic's values follow (for broker-side validation).
 DEFAULT_TOPIC_SCHEMAS = {
     "news.raw": "raw_story",

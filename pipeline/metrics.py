@@ -54,6 +54,9 @@ POLL_OUTCOMES = ("fetched", "not_modified", "malformed", "failed", "throttled")
 """fetched: new content parsed; not_modified: 304; malformed: parsed with errors (feedparser
 bozo, entries recovered); failed: fetch or parse error; throttled: 429/503 with Retry-After."""
 PUBLISH_KINDS = ("new", "revision")
+# the article outcomes of schemas/raw_story.schema.json (pipeline/reader/pages.py)
+ARTICLE_OUTCOMES = ("fetched", "not_needed", "skipped", "robots_disallow", "http_error",
+                    "fetch_error", "too_large", "not_html", "too_little_text")
 FEED_STATES = ("ok", "failing")
 COMPONENTS = ("reader", "pipeline", "run")
 STAGES = tuple(DEAD_LETTER.schema["properties"]["stage"]["enum"])
@@ -84,6 +87,10 @@ READER_UNCHANGED = Counter(
 READER_PUBLISH_FAILURES = Counter(
     "newswire_reader_publish_failures", "Sends Kafka did not acknowledge (kept and retried)",
     registry=REGISTRY,
+)
+READER_ARTICLES = Counter(
+    "newswire_reader_article_pages", "Entries by article-page outcome (new and edited entries)",
+    ["outcome"], registry=REGISTRY,
 )
 READER_OUTBOX = Gauge("newswire_reader_outbox_pending", "Records waiting for Kafka",
                       registry=REGISTRY)
@@ -118,6 +125,8 @@ for _outcome in POLL_OUTCOMES:
     READER_POLLS.labels(_outcome)
 for _kind in PUBLISH_KINDS:
     READER_PUBLISHED.labels(_kind)
+for _outcome in ARTICLE_OUTCOMES:
+    READER_ARTICLES.labels(_outcome)
 for _state in FEED_STATES:
     READER_FEEDS.labels(_state)
 
@@ -146,6 +155,11 @@ def record_poll(outcome: str, fetch_seconds: float | None = None) -> None:
 def record_published(kind: str = "new", count: int = 1) -> None:
     """``count`` entries were acknowledged by Kafka (``kind``: new or revision)."""
     READER_PUBLISHED.labels(_check("kind", kind, PUBLISH_KINDS)).inc(count)
+
+
+def record_article(outcome: str) -> None:
+    """One new or edited entry ended with this article-page ``outcome``."""
+    READER_ARTICLES.labels(_check("outcome", outcome, ARTICLE_OUTCOMES)).inc()
 
 
 def record_unchanged(count: int = 1) -> None:

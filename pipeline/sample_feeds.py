@@ -26,6 +26,8 @@ CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
     ".rdf": "application/rdf+xml; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",  # the article pages of summary-only feeds
+    ".txt": "text/plain; charset=utf-8",  # robots.txt
 }
 
 

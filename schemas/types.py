@@ -28,9 +28,40 @@ class _StoryFields(TypedDict):
     fetched_at: str
 
 
-class RawStory(_StoryFields):
-    html: str | None
-    text: str | None
+class ArticleOutcome(TypedDict, total=False):
+    outcome: Literal["fetched", "not_needed", "skipped", "robots_disallow", "http_error",
+                     "fetch_error", "too_large", "not_html", "too_little_text"]
+    url: str | None
+    final_url: str | None
+    status: int | None
+    bytes: int | None
+    reason: str | None
+    body: Literal["page", "feed"]  # enriched records only
+
+
+class Page(TypedDict):
+    url: str
+    html: str
+    content_type: str | None
+    encoding: str
+
+
+class PageMetadata(TypedDict):
+    headline: str | None
+    authors: list[str]
+    published_at: str | None
+    modified_at: str | None
+    section: str | None
+    language: str | None
+    canonical_url: str | None
+    accessible_for_free: bool | None
+
+
+class RawStory(_StoryFields, total=False):
+    html: str | None  # required, like every _StoryFields key
+    text: str | None  # required
+    article: ArticleOutcome  # since 1.1
+    page: Page | None  # since 1.1
 
 
 class Place(TypedDict, total=False):
@@ -99,12 +130,14 @@ class Processing(TypedDict, total=False):
     input: KafkaPosition | None
 
 
-class EnrichedStory(_StoryFields):
-    text: str
+class EnrichedStory(_StoryFields, total=False):
+    text: str  # required, as are cleaning, dateline, attribution and processing
     cleaning: Cleaning
     dateline: Dateline | None
     attribution: Attribution
     processing: Processing
+    article: ArticleOutcome  # since 1.1
+    page: PageMetadata | None  # since 1.1
 
 
 class DeadLetterSource(TypedDict):
@@ -125,3 +158,20 @@ class DeadLetter(TypedDict):
     story_id: str | None
     source: DeadLetterSource | None
     value_base64: str
+
+
+class Pane(TypedDict):
+    index: int
+    timing: Literal["early", "on_time", "late", "unknown"]
+
+
+class WindowCount(TypedDict):
+    schema_version: str
+    window_start: str
+    window_end: str
+    dimension: Literal["country", "credit", "cited"]
+    value: str
+    count: int
+    pane: Pane
+    pipeline_version: str
+    emitted_at: str

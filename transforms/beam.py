@@ -14,10 +14,8 @@ wires it. Input records are anything shaped like ``pipeline.kafkaio.KafkaRecord`
 partition, offset, timestamp_ms, key, value); ``transforms`` does not import ``pipeline``.
 """
 
-from __future__ import annotations
-
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import apache_beam as beam
@@ -36,6 +34,13 @@ OK = "ok"
 DEAD_LETTER = "dead_letter"
 ENRICHED_HEADERS = (("schema_version", SCHEMA_VERSION.encode()),)
 
+# No `from __future__ import annotations` in this module: Beam reads the DoFns' type hints at
+# pipeline construction and checks each step's input against the step before (it ignored
+# string hints up to 2.77 and resolves them from 2.78 on).
+
+# What EncodeEnriched emits for the enriched topic: (key, value, headers).
+EnrichedKafkaRecord = tuple[bytes, bytes, tuple[tuple[str, bytes], ...]]
+
 
 class Story(NamedTuple):
     """A story in flight: the Kafka record it came from and the extraction's working dict."""
@@ -45,7 +50,7 @@ class Story(NamedTuple):
 
 
 class Failure(NamedTuple):
-    """Why a record could not be enriched; pipeline.deadletter turns it into a dead letter."""
+    """Why a record could not be enriched; pipeline.enrich.deadletter turns it into a dead letter."""
 
     stage: str
     reason: str
@@ -91,7 +96,7 @@ class _DecodeFn(beam.DoFn):
         self._decode = _Stage("decode")
         self._validate = _Stage("validate")
 
-    def process(self, record):
+    def process(self, record: Any) -> Iterator[Story]:
         if record.value is None:
             error = RecordError("$", "the record has no value (a tombstone): nothing to enrich")
             yield self._decode.fail(record, "tombstone", error, error.reason)
@@ -126,7 +131,7 @@ class _StepFn(beam.DoFn):
         self._stage = _Stage(stage)
         self._step = step
 
-    def process(self, story: Story):
+    def process(self, story: Story) -> Iterator[Story]:
         try:
             work = self._step(story.work)
         except ExtractionError as exc:  # input the step cannot handle
@@ -148,7 +153,7 @@ class _EncodeFn(beam.DoFn):
         self._stage = _Stage("encode")
         self._version = pipeline_version
 
-    def process(self, story: Story):
+    def process(self, story: Story) -> Iterator[EnrichedKafkaRecord]:
         record = story.record
         story_id = story_id_of(story)
         try:

@@ -19,6 +19,7 @@ A step never changes the dict it is given; it returns a new one. A step raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,9 +31,11 @@ from transforms.attribution import Attribution, find_attribution
 from transforms.clean import Cleaned, clean_html, clean_text
 from transforms.dateline import Dateline, find_dateline, strip_dateline
 from transforms.gazetteer import default_gazetteer
+from transforms.page import PageArticle, clean_page, page_fields
 
 # Raw-record fields that the enriched record does not carry (it has the cleaned text instead).
-_RAW_ONLY = ("html", "text")
+_RAW_ONLY = ("html", "text", "page")
+_TAG = re.compile(r"<[^>]*>")
 
 
 class ExtractionError(ValueError):
@@ -53,16 +56,22 @@ class Extraction:
     cleaned: Cleaned  # the cleaning result before the dateline was cut (paragraphs, removed)
     dateline: Dateline | None
     attribution: Attribution
+    page: PageArticle | None = None  # what the story's web page gave, when it had one
+    body: str = "feed"  # where the text came from: "page" or "feed"
 
 
 def extract(*, html: str | None = None, text: str | None = None,
-            published_at: datetime | None = None) -> Extraction:
+            published_at: datetime | None = None, page_html: str | None = None,
+            url: str | None = None) -> Extraction:
     """Clean, find the dateline and the attribution of one story.
 
-    Give ``html`` (preferred when a story has both) or ``text``. ``published_at`` (an aware
-    datetime) resolves the year of a dateline date such as "Dec 31".
+    Give ``html`` (preferred when a story has both) or ``text``, and/or the story's whole web
+    page as ``page_html`` (its address as ``url``): the page's article body is used when it
+    has one. ``published_at`` (an aware datetime) resolves the year of a dateline date such
+    as "Dec 31".
     """
-    work = {"html": html, "text": text, "published_at": published_at}
+    page = None if page_html is None else {"html": page_html, "url": url}
+    work = {"html": html, "text": text, "page": page, "published_at": published_at}
     return extraction_of(attribution_step(dateline_step(clean_step(work))))
 
 
@@ -81,12 +90,22 @@ def start(raw: Mapping[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise ExtractionError("decode", f"published_at {published!r} is not RFC 3339: {exc}") from exc
     return {"raw": raw, "html": raw.get("html"), "text": raw.get("text"),
-            "published_at": published_at}
+            "page": raw.get("page"), "published_at": published_at}
 
 
 def clean_step(work: Mapping[str, Any]) -> dict[str, Any]:
-    """Adds ``cleaned``: readable paragraphs and the boilerplate removed, from html or text."""
+    """Adds ``cleaned``: readable paragraphs and the boilerplate removed, from the article
+    body of the story's web page when it has one (see transforms/page.py), else from html or
+    text; and ``page_article``: what the page gave, or None."""
     html, text = work.get("html"), work.get("text")
+    page = work.get("page")
+    if page is not None:
+        _require_str("clean", "page.html", page.get("html"))
+        feed_chars = len(_TAG.sub("", html)) if isinstance(html, str) else len(text or "")
+        cleaned, article = clean_page(page["html"], page.get("url"), feed_chars)
+        work = {**work, "page_article": article}
+        if cleaned is not None:
+            return {**work, "cleaned": cleaned, "body": "page"}
     if html is not None:
         _require_str("clean", "html", html)
         cleaned = clean_html(html)
@@ -121,7 +140,8 @@ def extraction_of(work: Mapping[str, Any]) -> Extraction:
     """The :class:`Extraction` held by a working dict that went through all three steps."""
     _needs(work, "attribution", "extraction", "attribution_step")
     return Extraction(text=work["text"], cleaned=work["cleaned"], dateline=work["dateline"],
-                      attribution=work["attribution"])
+                      attribution=work["attribution"], page=work.get("page_article"),
+                      body=work.get("body", "feed"))
 
 
 def to_fields(extraction: Extraction) -> dict[str, Any]:
@@ -171,6 +191,7 @@ def finish(work: Mapping[str, Any], *, pipeline_version: str, processed_at: date
     raw = _needs(work, "raw", "finish", "start")
     attribution = _needs(work, "attribution", "extraction", "attribution_step")
     record = {key: value for key, value in raw.items() if key not in _RAW_ONLY}
+    record.update(page_fields(raw, work.get("page_article"), work.get("body") == "page"))
     record.update(_fields(work["text"], work["cleaned"], work["dateline"], attribution))
     record["processing"] = {
         "pipeline_version": pipeline_version,

@@ -9,10 +9,10 @@
 # Build from the repository root:
 #   docker build -f deploy/docker/flink.Dockerfile -t newswire-flink:0.1.0 .
 #
-# Versions that must agree: Flink 1.20 (Beam 2.77 publishes job servers for Flink 1.19,
-# 1.20, 2.0-2.2), Beam 2.77 (job server jar = SDK in both images), Python 3.11 (driver
+# Versions that must agree: Flink 1.20 (Beam publishes job servers for Flink 1.19,
+# 1.20, 2.0-2.2), Beam 2.78 = the lock, constraints.txt (job server jar = SDK in both images), Python 3.11 (driver
 # and SDK workers must pickle with the same Python minor version).
-FROM apache/beam_flink1.20_job_server:2.77.0 AS jobserver
+FROM apache/beam_flink1.20_job_server:2.78.0 AS jobserver
 FROM ghcr.io/astral-sh/uv:0.5.11 AS uv
 
 FROM flink:1.20.1-scala_2.12-java11
@@ -25,11 +25,11 @@ RUN uv python install 3.11 && uv venv --python 3.11 "$VIRTUAL_ENV"
 ENV PATH="$VIRTUAL_ENV/bin:$PATH"
 
 WORKDIR /opt/newswire
-COPY setup.py README.md ./
+COPY setup.py README.md constraints.txt ./
 COPY schemas ./schemas
 COPY transforms ./transforms
 COPY pipeline ./pipeline
-RUN uv pip install --python "$VIRTUAL_ENV/bin/python" . \
+RUN uv pip install --python "$VIRTUAL_ENV/bin/python" -c constraints.txt . \
     && newswire --version \
     && chown -R flink:flink /opt/flink/usrlib
 USER flink

@@ -6,16 +6,16 @@
 #   docker build -f deploy/docker/newswire.Dockerfile -t newswire:0.1.0 .
 #
 # The base image's Beam and Python versions must match the ones that build the pipeline
-# (apache-beam 2.77, Python 3.11): Beam refuses SDK workers of another version.
-FROM apache/beam_python3.11_sdk:2.77.0
+# (apache-beam 2.78 from constraints.txt, Python 3.11): Beam refuses SDK workers of another version.
+FROM apache/beam_python3.11_sdk:2.78.0
 
 WORKDIR /opt/newswire
-COPY setup.py README.md ./
+COPY setup.py README.md constraints.txt ./
 COPY schemas ./schemas
 COPY transforms ./transforms
 COPY pipeline ./pipeline
-# apache-beam is already in the base image at the pinned version; pip keeps it.
-RUN pip install --no-cache-dir . \
+# Every package at the version of the lock (apache-beam: the base image's).
+RUN pip install --no-cache-dir -c constraints.txt . \
     && python -c "import pipeline, transforms.agencies, schemas; print('newswire', pipeline.__version__)"
 
 # Unprivileged user for the reader and the CLI; its home holds the reader's store by default.

@@ -6,8 +6,13 @@ import argparse
 import signal
 import sys
 
+from kafka.errors import KafkaError
+
 from pipeline.broker import DEFAULT_TOPICS, BrokerError, EmbeddedBroker
+from pipeline.commands.argtypes import positive_int, tcp_port
+from pipeline.kafka_clients import check_topic_name
 from pipeline.kafka_server import KAFKA_VERSION, KafkaServer
+from pipeline.logging_setup import quiet
 from pipeline.topics import newswire_topics
 
 HELP = "run a Kafka broker on loopback for development (Tansu, memory only; or Apache Kafka)"
@@ -25,12 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=["tansu", "kafka"], default="tansu",
                         help="tansu (embedded, memory only) or kafka (Apache Kafka, needs Java; "
                         "default: %(default)s)")
-    parser.add_argument("--port", type=int, default=9092, help="TCP port on 127.0.0.1 (default: %(default)s; 0 = any free port)")
+    parser.add_argument("--port", type=tcp_port, default=9092, help="TCP port on 127.0.0.1 (default: %(default)s; 0 = any free port)")
     parser.add_argument(
         "--topics", default=",".join(DEFAULT_TOPICS),
         help="comma-separated topics to create (default: %(default)s)",
     )
-    parser.add_argument("--partitions", type=int, default=1, help="partitions per topic (default: %(default)s)")
+    parser.add_argument("--partitions", type=positive_int, default=1, help="partitions per topic (default: %(default)s)")
     parser.add_argument("--data-dir", default="newswire-data/kafka", metavar="DIR",
                         help="--engine kafka: where the broker keeps its logs (default: %(default)s)")
     parser.add_argument(
@@ -44,6 +49,8 @@ def main(args: argparse.Namespace) -> int:
     topics = [name.strip() for name in args.topics.split(",") if name.strip()]
     topic_configs = {spec.name: spec.configs for spec in newswire_topics()}
     try:
+        for name in topics:
+            check_topic_name(name, "--topics")
         if args.engine == "kafka":
             if args.validate_schemas:
                 raise ValueError("--validate-schemas: only --engine tansu validates records")
@@ -54,16 +61,13 @@ def main(args: argparse.Namespace) -> int:
                 port=args.port, topics=topics, partitions=args.partitions,
                 validate_schemas=args.validate_schemas, topic_configs=topic_configs,
             )
-    except ValueError as exc:
+        with quiet("pipeline.broker", "pipeline.kafka_server"):  # the lines below say it
+            broker.start()
+    except (ValueError, BrokerError, KafkaError) as exc:
         print(f"newswire broker: {exc}", file=sys.stderr)
         return 2
     # SIGTERM stops the broker like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
-    try:
-        broker.start()
-    except BrokerError as exc:  # port in use, no Java or Maven, ...: nothing ran
-        print(f"newswire broker: {exc}", file=sys.stderr)
-        return 2
     try:
         print(f"bootstrap servers: {broker.bootstrap}", flush=True)
         print(f"topics: {', '.join(topics) or '(none)'}  partitions: {args.partitions}  "

@@ -14,13 +14,16 @@ from pipeline import __version__
 from schemas import ENRICHED_STORY, RAW_STORY
 from schemas.timefmt import parse_rfc3339, utc_now
 from transforms.extract import enrich_record, extract, to_fields
+from transforms.page import page_fields
 
 HELP = "extract clean text, dateline and attribution from stories (JSON Lines or plain files)"
 DESCRIPTION = (
     "Read stories as JSON Lines (from the FILEs, or stdin when none) and write one enriched "
     "JSON line per story to stdout, in input order. A line is either a raw story record "
-    "(news.raw; it becomes a full enriched record) or any object with 'text' or 'html' "
-    "(optional 'published_at', RFC 3339, to resolve the dateline year); its other keys, "
+    "(news.raw, with or without the article page; it becomes a full enriched record), any "
+    "object with 'text' or 'html', or a whole web page as {\"page_html\": ..., \"url\": ...} "
+    "(the pipeline's article-body extraction runs on it; optional 'published_at', RFC 3339, "
+    "to resolve the dateline year); its other keys, "
     "'id' among them, are kept. A bad line gets an error record on stderr (file, line, "
     "reason) and the rest is processed; the exit status is then 1. With --text or --html "
     "each FILE is one story."
@@ -121,10 +124,11 @@ def _enrich(story: Any) -> dict[str, Any]:
         ENRICHED_STORY.validate(record)
         return record
     html, text = story.get("html"), story.get("text")
-    if html is None and text is None:
-        raise StoryInputError("the object has neither 'text' nor 'html' (nor is it a raw story "
-                         "record with schema_version and story_id)")
-    for key, value in (("html", html), ("text", text)):
+    page_html, url = story.get("page_html"), story.get("url")
+    if html is None and text is None and page_html is None:
+        raise StoryInputError("the object has neither 'text' nor 'html' nor 'page_html' (nor is "
+                              "it a raw story record with schema_version and story_id)")
+    for key, value in (("html", html), ("text", text), ("page_html", page_html), ("url", url)):
         if value is not None and not isinstance(value, str):
             raise StoryInputError(f"'{key}' must be a string, not {type(value).__name__}")
     published = story.get("published_at")
@@ -134,8 +138,11 @@ def _enrich(story: Any) -> dict[str, Any]:
         published_at = parse_rfc3339(published) if published is not None else None
     except ValueError as exc:
         raise StoryInputError(f"'published_at' {published!r} is not RFC 3339: {exc}") from None
-    extraction = extract(html=html, text=text, published_at=published_at)
-    out = {key: value for key, value in story.items() if key not in ("html", "text")}
+    extraction = extract(html=html, text=text, published_at=published_at, page_html=page_html,
+                         url=url)
+    out = {key: value for key, value in story.items() if key not in ("html", "text", "page_html")}
+    if page_html is not None:
+        out.update(page_fields(story, extraction.page, extraction.body == "page"))
     out.update(to_fields(extraction))
     return out
 

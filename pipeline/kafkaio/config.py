@@ -4,7 +4,7 @@ Configurations are frozen dataclasses checked when they are built, so a typo fai
 pipeline construction with a message naming the option, not on a worker an hour later.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -27,6 +27,13 @@ class KafkaRecord(NamedTuple):
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+
+
+# What WriteToKafka takes: (key, value) or (key, value, headers), headers (name, value) pairs.
+ProducerRecord = (
+    tuple[bytes | None, bytes | None]
+    | tuple[bytes | None, bytes | None, Iterable[tuple[str, bytes | None]]]
+)
 
 
 class KafkaDelivery(NamedTuple):

@@ -19,7 +19,9 @@ from pipeline.kafkaio.source import ReadFromKafka
 log = logging.getLogger(__name__)
 
 
-def to_producer_record(record: KafkaRecord) -> tuple:
+def to_producer_record(
+    record: KafkaRecord,
+) -> tuple[bytes | None, bytes | None, tuple[tuple[str, bytes], ...]]:
     return (record.key, record.value, record.headers)
 
 

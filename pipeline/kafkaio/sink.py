@@ -33,7 +33,12 @@ from kafka.errors import (
 )
 
 from pipeline.kafka_clients import make_producer
-from pipeline.kafkaio.config import KafkaDelivery, KafkaSendFailure, KafkaWriteConfig
+from pipeline.kafkaio.config import (
+    KafkaDelivery,
+    KafkaSendFailure,
+    KafkaWriteConfig,
+    ProducerRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +135,12 @@ class _WriteFn(beam.DoFn):
     def start_bundle(self) -> None:
         self._pending = []
 
-    def process(self, element, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+    def process(
+        self,
+        element: ProducerRecord,
+        timestamp=beam.DoFn.TimestampParam,
+        window=beam.DoFn.WindowParam,
+    ) -> Iterator[KafkaDelivery]:
         key, value, headers = unpack_element(element)
         try:
             future = self._send(key, value, headers)

@@ -3,9 +3,10 @@
 What a long-running poller needs from its HTTP client, decided here once:
 
 - connect, read and total timeouts (a server that drips bytes cannot hold a slot forever);
-- a maximum body size, counted on the decoded bytes while streaming (so a gzip bomb is
-  cut too); a longer body is cut off and the result says so;
-- gzip/deflate; a descriptive User-Agent; conditional GET (If-None-Match /
+- a maximum body size counted on the DECODED bytes, whatever the Content-Encoding and
+  however many layers (``body.read_body``: a gzip-in-gzip or zstd bomb is cut at the limit
+  too); a longer body is cut off and the result says so; an unknown coding is an error;
+- gzip/deflate/brotli asked for; a descriptive User-Agent; conditional GET (If-None-Match /
   If-Modified-Since) with 304 reported as "not modified";
 - redirects followed by hand: a chain of 301/308 gives the URL to store for the next poll,
   a 302/307 (or anything after one) does not; only http/https targets are followed;
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import os
+import stat
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -29,6 +31,7 @@ from urllib.request import url2pathname
 import httpcore
 import httpx
 
+from pipeline.reader.body import ACCEPT_ENCODING, BodyError, read_body
 from pipeline.reader.options import ReaderOptions
 from pipeline.reader.safety import GuardedNetworkBackend, PrivateAddressError
 
@@ -121,7 +124,7 @@ class Fetcher:
         headers = {
             "User-Agent": options.user_agent,
             "Accept": ACCEPT,
-            "Accept-Encoding": "gzip, deflate",
+            "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._client = httpx.AsyncClient(
             transport=_GuardedTransport(options),
@@ -144,28 +147,31 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+        accept: str | None = None, max_bytes: int | None = None, timeout: float | None = None,
     ) -> FetchResult:
+        """Fetch ``url``. ``accept`` replaces the feed Accept header, ``max_bytes`` the body
+        size limit and ``timeout`` the total timeout (article pages use their own)."""
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
+        timeout = timeout or self.options.total_timeout
         try:
             if scheme == "file":
                 attempt = asyncio.to_thread(self._read_file, url, last_modified)
             else:
-                attempt = self._fetch_http(url, etag, last_modified)
-            result = await asyncio.wait_for(attempt, self.options.total_timeout)
+                attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes)
+            result = await asyncio.wait_for(attempt, timeout)
         except asyncio.TimeoutError:
-            result = FetchResult(
-                url, url, error=f"no complete response within {self.options.total_timeout:g} s"
-            )
+            result = FetchResult(url, url, error=f"no complete response within {timeout:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             result = FetchResult(url, url, error=_error_text(exc, self.options))
         except ValueError as exc:  # a URL httpx cannot even build a request for (bad IDNA, ...)
             result = FetchResult(url, url, error=f"invalid URL on the way to the feed: {exc}")
         return replace(result, elapsed=time.monotonic() - started)
 
-    async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
-        conditional = {}
+    async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None,
+                          accept: str | None = None, max_bytes: int | None = None) -> FetchResult:
+        conditional = {"Accept": accept} if accept else {}
         if etag:
             conditional["If-None-Match"] = etag
         if last_modified:
@@ -176,7 +182,7 @@ class Fetcher:
             response = await self._client.send(request, stream=True)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or not location:
-                return await self._finish(url, current, moved_to, response)
+                return await self._finish(url, current, moved_to, response, max_bytes)
             await response.aclose()
             target = urljoin(current, location)
             if urlsplit(target).scheme.lower() not in ("http", "https"):
@@ -194,7 +200,8 @@ class Fetcher:
         )
 
     async def _finish(
-        self, url: str, final_url: str, moved_to: str | None, response: httpx.Response
+        self, url: str, final_url: str, moved_to: str | None, response: httpx.Response,
+        max_bytes: int | None = None,
     ) -> FetchResult:
         headers = {key.lower(): value for key, value in response.headers.items()}
         status = response.status_code
@@ -211,28 +218,41 @@ class Fetcher:
                 )
             if not 200 <= status < 300:
                 return FetchResult(**common, error=f"HTTP {status} {response.reason_phrase}")
-            body, truncated = await self._read_limited(response)
+            try:
+                body, truncated = await read_body(response, max_bytes or self.options.max_body_bytes)
+            except BodyError as exc:
+                return FetchResult(**common, error=f"cannot decode the response body: {exc}")
             return FetchResult(**common, body=body, truncated=truncated)
         finally:
             await response.aclose()
 
-    async def _read_limited(self, response: httpx.Response) -> tuple[bytes, bool]:
-        limit = self.options.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            if size + len(chunk) > limit:
-                chunks.append(chunk[: limit - size])
-                return b"".join(chunks), True
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks), False
+    def _file_refused(self, path: str) -> str | None:
+        """Why the local file at ``path`` may not be read as a feed, or None."""
+        if self.options.allow_file_feeds:
+            return None
+        root = self.options.file_feed_dir
+        if root is None:
+            return f"{path}: local files are not read as feeds here (allow with --allow-file-feeds)"
+        real, root = os.path.realpath(path), os.path.realpath(root)
+        if os.path.commonpath([real, root]) != root:
+            return (f"{path}: outside the feed list's folder {root} (it resolves to {real}); "
+                    "allow with --allow-file-feeds")
+        return None
 
     def _read_file(self, url: str, last_modified: str | None) -> FetchResult:
         path = url2pathname(urlsplit(url).path)
+        refused = self._file_refused(path)
+        if refused:
+            return FetchResult(url, url, error=f"refused: {refused}")
         try:
-            with open(path, "rb") as handle:
-                stamp = email.utils.formatdate(os.fstat(handle.fileno()).st_mtime, usegmt=True)
+            # O_NONBLOCK: opening a FIFO does not wait for a writer (a thread blocked there
+            # kept `ingest --once` from ever exiting); only regular files are read.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            with open(descriptor, "rb") as handle:
+                info = os.fstat(descriptor)
+                if not stat.S_ISREG(info.st_mode):
+                    return FetchResult(url, url, error=f"refused: {path} is not a regular file")
+                stamp = email.utils.formatdate(info.st_mtime, usegmt=True)
                 headers = {"last-modified": stamp}
                 if last_modified and stamp == last_modified:
                     return FetchResult(url, url, headers=headers, not_modified=True)

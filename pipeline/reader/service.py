@@ -24,8 +24,11 @@ from pipeline import metrics
 from pipeline.reader.feedlist import FeedSource
 from pipeline.reader.fetch import Fetcher, FetchResult
 from pipeline.reader.options import ReaderOptions
+from pipeline.reader.pages import PageFetcher
 from pipeline.reader.parse import parse_feed
+from pipeline.reader.politeness import HostLimiter
 from pipeline.reader.publish import Publisher
+from pipeline.reader.robots import RobotsCache
 from pipeline.reader.schedule import (
     Dispatcher,
     backoff_delay,
@@ -57,6 +60,8 @@ class Counters:
     new: int = 0
     revisions: int = 0
     invalid: int = 0
+    pages: int = 0  # article pages fetched and kept
+    page_problems: int = 0  # pages wanted but not kept (robots, HTTP, size, type, text)
 
     def line(self) -> str:
         return " ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
@@ -82,8 +87,10 @@ class Reader:
         forget_after: float | None = 90 * 86400.0,
         clock=time.time,
         rng: random.Random | None = None,
+        fetch_articles: dict[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.fetch_articles = fetch_articles or {}  # listed URL -> mode, where a feed says
         self.options = options
         self.publisher = publisher
         self.forget_after = forget_after
@@ -91,13 +98,16 @@ class Reader:
         self._clock = clock
         self._rng = rng or random.Random()
         self._fetcher: Fetcher | None = None
+        self._limiter: HostLimiter | None = None
+        self._pages: PageFetcher | None = None
         self._paused = False
         self._parser: ThreadPoolExecutor | None = None
 
     @classmethod
     def for_sources(cls, store: Store, sources: list[FeedSource], options: ReaderOptions, **kwargs) -> Reader:
         store.sync_feeds(sources)
-        return cls(store, options, **kwargs)
+        modes = {source.url: source.fetch_articles for source in sources if source.fetch_articles}
+        return cls(store, options, fetch_articles=modes, **kwargs)
 
     @property
     def published(self) -> int:
@@ -120,7 +130,8 @@ class Reader:
 
     async def _poll(self, feed: FeedState) -> None:
         fetched_at = utc_now()
-        result = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        async with self._limiter.request(feed.url, paced=False):
+            result = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         now = self._clock()
         if result.error:
             throttled = result.status in (429, 503)
@@ -156,7 +167,7 @@ class Reader:
         parse = functools.partial(
             parse_feed, result.body, feed_url=feed.listed_url, base_url=result.final_url,
             fetched_at=fetched_at, headers=result.headers, truncated=result.truncated,
-            unreliable_guids=self.store.unreliable_guids(feed.id),
+            unreliable_guids=self.store.unreliable_guids(feed.id), max_entries=self.options.max_entries,
         )
         parsed = await asyncio.get_running_loop().run_in_executor(self._parser, parse)
         if parsed.error:
@@ -165,9 +176,11 @@ class Reader:
             return
         metrics.record_poll("malformed" if parsed.malformed else "fetched", result.elapsed)
         interval = poll_interval(parsed.interval_hint, self.options)
+        entries = await self._with_pages(feed, parsed.entries)
+        now = max(now, self._clock())
         counts = self.store.record_document(
             feed.id, polled_at=now, status=result.status, next_poll_at=now + interval,
-            entries=parsed.entries, title=parsed.title, interval_s=parsed.interval_hint,
+            entries=entries, title=parsed.title, interval_s=parsed.interval_hint,
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
             body_hash=body_hash, moved_to=result.moved_to, problems=parsed.problems,
             colliding_guids=parsed.colliding_guids,
@@ -183,11 +196,35 @@ class Reader:
                         extra={"feed": feed.name})
         for reason in counts.invalid:  # a record our own schema refuses: a bug to report
             log.error("%s", reason, extra={"feed": feed.name})
+        for reason in counts.repaired:
+            log.warning("%s", reason, extra={"feed": feed.name})
         level = logging.INFO if counts.queued else logging.DEBUG
         log.log(level, "%d entries, %d new, %d revised; next poll in %s", len(parsed.entries),
                 counts.new, counts.revisions, _human(interval), extra={"feed": feed.name})
         if counts.queued and self.publisher is not None:
             self.publisher.wake()
+
+    async def _with_pages(self, feed: FeedState, entries: list) -> list:
+        """The entries with their article outcome (and page), for those the store has not
+        published unchanged (see pipeline/reader/pages.py)."""
+        mode = self.fetch_articles.get(feed.listed_url, self.options.fetch_articles)
+        changed = self.store.changed(feed.id, entries)
+        entries = await self._pages.attach(entries, mode, lambda entry: entry.story_id in changed)
+        for entry in entries:
+            article = entry.record.get("article") if entry.story_id in changed else None
+            if article is None:
+                continue
+            metrics.record_article(article["outcome"])
+            if article["outcome"] in ("not_needed", "skipped"):
+                continue
+            if article["outcome"] == "fetched":
+                self.counters.pages += 1
+            else:
+                self.counters.page_problems += 1
+                log.info("article page %s: %s (%s); published with the feed's summary",
+                         article["url"], article["outcome"], article["reason"],
+                         extra={"feed": feed.name, "story_id": entry.story_id})
+        return entries
 
     def _failed(self, feed: FeedState, now: float, status: int | None, error: str,
                 retry_after: float | None) -> None:
@@ -230,6 +267,9 @@ class Reader:
         at all keeps the event loop answering sockets while a document is parsed."""
         with ThreadPoolExecutor(1, thread_name_prefix="newswire-parse") as self._parser:
             async with Fetcher(self.options) as self._fetcher:
+                self._limiter = HostLimiter(self.options)
+                robots = RobotsCache(self._fetcher, self._limiter)
+                self._pages = PageFetcher(self._fetcher, self._limiter, robots, self._parser)
                 yield
 
     async def run_once(self) -> Counters:

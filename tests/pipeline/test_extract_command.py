@@ -13,6 +13,8 @@ import pytest
 import schemas
 from pipeline.commands import extract as command
 from schemas import ENRICHED_STORY
+from tests.pages import article_page, raw_with_page
+from transforms.extract import enrich_record
 
 SEED = Path(__file__).parents[1] / "fixtures" / "seed-story.txt"
 SEED_RAW = Path(schemas.__file__).parent / "examples" / "seed-raw.json"
@@ -128,3 +130,24 @@ def test_published_at_needs_whole_file_mode_and_a_valid_time(argv, capsys):
     assert command.main(parser.parse_args(argv)) == 2
     out, err = capsys.readouterr()
     assert out == "" and "--published-at" in err
+
+
+def test_whole_pages_and_raw_records_with_pages_take_the_pipelines_path(tmp_path, capsys):
+    page = article_page("Port reopens")
+    raw = raw_with_page(page)
+    path = write_lines(tmp_path / "pages.jsonl", [
+        json.dumps({"id": "p1", "page_html": page, "url": "https://herald.example.org/p"}),
+        json.dumps(raw),
+        json.dumps({"id": "bad", "page_html": 42}),
+    ])
+    status, out, err = run([str(path)], capsys)
+    assert status == 1 and [e["id"] for e in err] == ["bad"]
+    given, from_raw = out
+    assert given["id"] == "p1" and given["article"]["body"] == "page"
+    assert given["dateline"]["raw"] == "HARBOUR CITY (Reuters)" and given["title"] == "Port reopens"
+    assert given["attribution"]["photo"] == ["AFP"] and given["page"]["authors"] == ["Ana Lima"]
+    ENRICHED_STORY.validate(from_raw)
+    expected = enrich_record(raw, pipeline_version="x", processed_at="2026-12-01T08:00:00Z")
+    assert {k: v for k, v in from_raw.items() if k != "processing"} == {
+        k: v for k, v in expected.items() if k != "processing"}
+    assert given["text"] == from_raw["text"]

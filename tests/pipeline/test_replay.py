@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 
 from pipeline.commands import replay
-from pipeline.deadletter import dead_letter, to_kafka
+from pipeline.enrich.deadletter import dead_letter, to_kafka
 from pipeline.kafkaio import KafkaRecord
-from tests.pipeline.enrich_support import publish, read_all
+from tests.pipeline.enrich.support import publish, read_all
 
 
 def _letter(stage: str, key: bytes | None, value: bytes, offset: int) -> tuple[bytes | None, bytes]:

@@ -1,7 +1,7 @@
 """The Beam steps of the enrichment on in-memory Kafka records (FnApiRunner): valid stories
 come out enriched, and every kind of bad record comes out as a Failure with its stage,
 reason and Kafka position, counted per stage and outcome. No transform here uses windows
-(dedup's optional TTL timer is tested with TestStream in tests/pipeline/test_dedup.py)."""
+(dedup's optional TTL timer is tested with TestStream in tests/pipeline/enrich/test_dedup.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from schemas import ENRICHED_STORY
+from schemas import ENRICHED_STORY, SCHEMA_VERSION
+from tests.pages import article_page, raw_with_page
 from tests.stories import kafka_record, raw_story, raw_value
 from transforms import extract
 from transforms.beam import (
@@ -72,7 +73,7 @@ def test_valid_and_invalid_records():
     assert_that(
         enriched | beam.Map(_check_enriched),
         equal_to([(
-            f"{1:032x}", {"schema_version": b"1.0"}, [("JAKARTA", "ID"), ("SEOUL", "KR")],
+            f"{1:032x}", {"schema_version": SCHEMA_VERSION.encode()}, [("JAKARTA", "ID"), ("SEOUL", "KR")],
             ["Reuters"], ["TASS", "KCNA"], ["AFP"],
             {"topic": "news.raw", "partition": 0, "offset": 0}, "9.9.9",
         )]),
@@ -112,6 +113,22 @@ def test_valid_and_invalid_records():
         ("newswire.attribution", "ok"): 1,
         ("newswire.encode", "ok"): 1,
     }
+
+
+def test_a_raw_record_with_a_page_is_enriched_from_the_page():
+    raw = raw_with_page(article_page("Port reopens"))
+    pipeline = TestPipeline(runner="FnApiRunner")
+    enriched, failures = _enrich(pipeline | beam.Create([kafka_record(orjson.dumps(raw), key=b"p")]))
+
+    def summary(element):
+        record = ENRICHED_STORY.decode(element[1])
+        return (record["article"]["body"], record["dateline"]["raw"], record["attribution"]["photo"],
+                record["page"]["headline"], record["schema_version"])
+
+    assert_that(enriched | beam.Map(summary),
+                equal_to([("page", "HARBOUR CITY (Reuters)", ["AFP"], "Port reopens", "1.1")]))
+    assert_that(failures, equal_to([]), label="no failures")
+    pipeline.run().wait_until_finish()
 
 
 def test_failure_reasons_name_the_field_and_keep_the_original_record():

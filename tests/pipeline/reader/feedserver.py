@@ -43,6 +43,7 @@ class Request:
     path: str
     headers: dict[str, str]  # lower-case names
     status: int  # as answered; 0 while a hanging request is held
+    at: float = 0.0  # time.monotonic() when it was answered
 
 
 class FeedServer:
@@ -160,7 +161,8 @@ def _handler_for(server: FeedServer):
             """Log the request before answering, so a client that saw the answer sees the log."""
             with server._lock:
                 server.requests.append(
-                    Request(self.path, {k.lower(): v for k, v in self.headers.items()}, status)
+                    Request(self.path, {k.lower(): v for k, v in self.headers.items()}, status,
+                            time.monotonic())
                 )
 
         def _send(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,7 +60,7 @@ def write_feed_list(directory: Path, urls: list[str]) -> Path:
 def ingest_args(feeds: Path, store: Path, bootstrap: str, topic: str, *extra: str) -> list[str]:
     return ["--feeds", str(feeds), "--store", str(store), "--bootstrap-servers", bootstrap,
             "--topic", topic, "--allow-private-addresses", "--read-timeout", "2",
-            "--kafka-timeout", "5", *extra]
+            "--kafka-timeout", "5", "--fetch-articles", "never", *extra]  # a later one wins
 
 
 def run_ingest(argv: list[str]) -> int:
@@ -95,12 +96,13 @@ def start_ingest(argv: list[str], log_path: Path, kill_after_ack: bool = False) 
                                 stdout=log, stderr=subprocess.STDOUT)
 
 
-def read_topic(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1.5,
-               timeout: float = 30.0) -> list[Published]:
-    """Every record of ``topic``, read with confluent-kafka from the beginning: at least
-    ``expect`` records, then until nothing new arrived for ``settle`` seconds (so duplicates
-    show). End offsets are not used: the embedded broker reports the high watermark as the
-    last batch's base offset + 1, short of the truth when that batch held several records."""
+def read_records(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1.5,
+                 timeout: float = 30.0) -> list[dict]:
+    """Every record of ``topic`` (decoded raw stories), read with confluent-kafka from the
+    beginning: at least ``expect`` records, then until nothing new arrived for ``settle``
+    seconds (so duplicates show). End offsets are not used: the embedded broker reports the
+    high watermark as the last batch's base offset + 1, short of the truth when that batch
+    held several records."""
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "group.id": f"verify-{uuid.uuid4().hex}",
         "enable.auto.commit": False, "auto.offset.reset": "earliest", "fetch.wait.max.ms": 100,
@@ -110,7 +112,7 @@ def read_topic(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         deadline = time.monotonic() + timeout
         last_new = time.monotonic()
-        records: list[Published] = []
+        records: list[dict] = []
         while time.monotonic() < deadline:
             if len(records) >= expect and time.monotonic() - last_new >= settle:
                 break
@@ -121,13 +123,59 @@ def read_topic(bootstrap: str, topic: str, *, expect: int = 0, settle: float = 1
                 raise KafkaException(message.error())
             value = RAW_STORY.decode(message.value())
             assert message.key() == value["story_id"].encode()
-            records.append(Published(value["story_id"], value["revision"], value["title"],
-                                     value["source"]["feed_url"]))
+            records.append(value)
             last_new = time.monotonic()
         return records
     finally:
         consumer.close()
 
 
+def read_topic(bootstrap: str, topic: str, **kwargs) -> list[Published]:
+    """``read_records`` as (story_id, revision, title, feed_url)."""
+    return [Published(value["story_id"], value["revision"], value["title"],
+                      value["source"]["feed_url"])
+            for value in read_records(bootstrap, topic, **kwargs)]
+
+
 def counts(records: list[Published]) -> Counter:
     return Counter((record.story_id, record.revision) for record in records)
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    status: int
+    peak_rss_mb: float  # peak resident memory of the `newswire ingest` process
+    output: str
+
+
+# `newswire ingest` with its peak RSS printed at exit. VmHWM is the high-water mark of the
+# process's own memory map, which starts afresh at exec; ru_maxrss from wait4 does not: Linux
+# carries the parent's peak into a child started with vfork (seen: 300 MB of pytest's own).
+_MEASURED = """
+import atexit, re, sys
+def peak():
+    with open("/proc/self/status") as status:
+        kb = re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)
+    print(f"PEAK_RSS_KB={kb}", flush=True)
+atexit.register(peak)
+from pipeline.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+_PEAK = re.compile(r"^PEAK_RSS_KB=(\d+)$", re.MULTILINE)
+
+
+def run_ingest_measured(argv: list[str], *, timeout: float = 120.0, log_level: str = "INFO") -> IngestRun:
+    """Run the real `newswire ingest ARGV` command in a subprocess: its exit status, its
+    peak RSS and its output (stdout and stderr)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-c", _MEASURED, "--log-level", log_level, "ingest", *argv]
+    try:
+        done = subprocess.run(command, check=False, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        output = (exc.output or b"").decode(errors="replace")
+        raise AssertionError(f"newswire ingest did not exit within {timeout:g} s:\n{output[-3000:]}") from None
+    output = done.stdout.decode(errors="replace")
+    peak = _PEAK.search(output)
+    assert peak, f"no peak RSS reported:\n{output[-3000:]}"
+    return IngestRun(done.returncode, int(peak.group(1)) / 1024, output)

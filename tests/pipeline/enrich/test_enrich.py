@@ -6,13 +6,15 @@ offsets are committed, so the next run starts after them. Runner: FnApiRunner.""
 from __future__ import annotations
 
 import base64
+import re
 
 import orjson
 import pytest
 
-from pipeline.enrich import run
-from schemas import DEAD_LETTER, ENRICHED_STORY
-from tests.pipeline.enrich_support import publish, read_all
+from pipeline import cli
+from pipeline.enrich.launch import run
+from schemas import DEAD_LETTER, ENRICHED_STORY, SCHEMA_VERSION
+from tests.pipeline.enrich.support import publish, read_all
 from tests.stories import raw_value
 
 
@@ -49,7 +51,7 @@ def test_bounded_run_enriches_each_story_once_and_dead_letters_the_rest(
     records = [ENRICHED_STORY.decode(message.value) for message in out]  # every field valid
     assert sorted(message.key for message in out) == sorted(key for key, _ in stories)
     assert all(message.key.decode() == record["story_id"] for message, record in zip(out, records))
-    assert all(message.headers == {"schema_version": b"1.0"} for message in out)
+    assert all(message.headers == {"schema_version": SCHEMA_VERSION.encode()} for message in out)
     assert all(record["processing"]["input"]["topic"] == raw for record in records)
 
     letters = {m.key: DEAD_LETTER.decode(m.value) for m in read_all(kafka_bootstrap, dead, expect=3)}
@@ -91,7 +93,7 @@ def test_the_in_process_worker_gets_the_state_cache_size_of_the_option():
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner import worker_handlers
 
-    from pipeline.enrich import size_in_process_state_cache
+    from pipeline.enrich.launch import size_in_process_state_cache
 
     before = worker_handlers.STATE_CACHE_SIZE_MB
     try:
@@ -106,7 +108,7 @@ def test_the_in_process_worker_gets_the_state_cache_size_of_the_option():
 def test_settle_heap_loads_the_data_and_sets_what_lives_aside():
     import gc
 
-    from pipeline.enrich import GC_THRESHOLDS, settle_heap
+    from pipeline.enrich.launch import GC_THRESHOLDS, settle_heap
     from transforms.gazetteer import default_gazetteer
 
     thresholds = gc.get_threshold()
@@ -126,7 +128,7 @@ def test_step_seconds_are_reported_by_top_level_step():
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.enrich import step_seconds
+    from pipeline.enrich.launch import step_seconds
 
     pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
     _ = (pipeline | "Numbers" >> beam.Create(range(3))
@@ -147,7 +149,7 @@ def test_nothing_downstream_of_the_source_waits_for_it_to_finish():
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.pipeline import PipelineVisitor
 
-    from pipeline.enrich import build
+    from pipeline.enrich.assembly import build
 
     class Blocking(PipelineVisitor):
         def __init__(self) -> None:
@@ -173,7 +175,7 @@ def test_a_backfill_reads_in_longer_bundles_than_a_continuous_run(args, expected
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.pipeline import PipelineVisitor
 
-    from pipeline.enrich import build
+    from pipeline.enrich.assembly import build
     from pipeline.kafkaio import ReadFromKafka
 
     class Reads(PipelineVisitor):
@@ -190,3 +192,38 @@ def test_a_backfill_reads_in_longer_bundles_than_a_continuous_run(args, expected
     reads = Reads()
     pipeline.visit(reads)
     assert reads.bundle_ms == [expected_ms]
+
+
+def test_a_misspelt_option_is_refused_before_anything_runs(
+    kafka_bootstrap, topic_factory, tmp_path, capsys
+):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    publish(kafka_bootstrap, raw, [(f"{i:032x}".encode(), raw_value(i)) for i in range(3)])
+    common = ["enrich", "--bootstrap-servers", kafka_bootstrap, "--input-topic", raw,
+              "--output-topic", enriched, "--dead-letter-topic", dead, "--consumer-group",
+              f"group-{raw}", "--runner", "FnApiRunner", "--bounded"]
+
+    assert cli.main([*common, "--output-pth", str(tmp_path), "--flink_mastr", "h:1"]) == 2
+    err = capsys.readouterr().err
+    assert "newswire enrich: error: unknown option --output-pth (did you mean --output-path?)" in err
+    assert "unknown option --flink_mastr (did you mean --flink_master?)" in err
+    # Nothing ran, nothing was committed: the corrected command reads all three stories.
+    assert cli.main([*common, "--output-path", str(tmp_path)]) == 0
+    assert sum(len(p.read_bytes().splitlines()) for p in tmp_path.glob("*.jsonl")) == 3
+
+
+def test_a_bounded_run_ends_saying_what_it_did(kafka_bootstrap, topic_factory, capsys):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    stories = [(f"{i:032x}".encode(), raw_value(i)) for i in range(4)]
+    publish(kafka_bootstrap, raw, [
+        *stories, (b"bad-json", b'{"story_id": '), (f"{100:032x}".encode(), raw_value(100, revision=0)),
+        *stories[:2],  # delivered again: dedup drops them
+    ])
+
+    assert cli.main(["enrich", "--bootstrap-servers", kafka_bootstrap, "--input-topic", raw,
+                     "--output-topic", enriched, "--dead-letter-topic", dead, "--consumer-group",
+                     f"group-{raw}", "--runner", "FnApiRunner", "--bounded"]) == 0
+
+    out = capsys.readouterr().out
+    assert re.search(r"^newswire enrich: read 8, enriched 4, dead-lettered 2 \(decode 1, "
+                     r"validate 1\), duplicates dropped 2 in \d+\.\d s$", out, re.MULTILINE), out

@@ -10,8 +10,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import metrics
-from pipeline.beam_metrics import CountEnriched
 from pipeline.broker import free_port
+from pipeline.enrich.beam_metrics import CountEnriched
 from pipeline.kafkaio.config import KafkaDelivery
 
 
@@ -25,12 +25,15 @@ def test_counts_deliveries_and_their_latency_and_serves_the_endpoint():
     observed = value("newswire_pipeline_end_to_end_latency_seconds_count")
     now_ms = int(time.time() * 1000)
     stamps = [now_ms - 200, now_ms - 1500, now_ms - 3_600_000 * 2]  # 0.2 s, 1.5 s, 2 h old
-    deliveries = [
-        beam.window.TimestampedValue(KafkaDelivery("news.enriched", 0, i, now_ms, b"k"), ms / 1000)
-        for i, ms in enumerate(stamps)
-    ]
+    deliveries = [KafkaDelivery("news.enriched", 0, i, ms, b"k") for i, ms in enumerate(stamps)]
     with beam.Pipeline(options=PipelineOptions(["--runner", "FnApiRunner"])) as pipeline:
-        _ = pipeline | beam.Create(deliveries) | CountEnriched(port)
+        _ = (
+            pipeline
+            | beam.Create(deliveries)
+            | beam.Map(lambda d: beam.window.TimestampedValue(d, d.timestamp_ms / 1000))
+            .with_output_types(KafkaDelivery)
+            | CountEnriched(port)
+        )
     try:
         assert value("newswire_pipeline_stories_enriched_total") == enriched + 3
         assert value("newswire_pipeline_end_to_end_latency_seconds_count") == observed + 3

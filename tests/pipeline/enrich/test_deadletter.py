@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 from pipeline import __version__
-from pipeline.deadletter import MAX_REASON_CHARS, dead_letter, to_kafka
+from pipeline.enrich.deadletter import MAX_REASON_CHARS, dead_letter, to_kafka
 from pipeline.kafkaio import KafkaRecord
-from schemas import DEAD_LETTER
+from schemas import DEAD_LETTER, SCHEMA_VERSION
 
 
 def test_keeps_the_original_bytes_key_and_position():
@@ -16,7 +16,7 @@ def test_keeps_the_original_bytes_key_and_position():
                          value=None, source=source, story_id="a" * 32)
     key, value, headers = to_kafka(letter, source.key)
     assert DEAD_LETTER.decode(value) == letter and key == b"key"
-    assert headers == [("schema_version", b"1.0")]
+    assert headers == [("schema_version", SCHEMA_VERSION.encode())]
     assert letter["source"] == {"topic": "news.raw", "partition": 3, "offset": 42,
                                 "timestamp_ms": 1_700_000_000_000, "key_base64": base64.b64encode(b"key").decode()}
     assert base64.b64decode(letter["value_base64"]) == b"\xff\x00 bytes"
@@ -45,7 +45,7 @@ def test_records_the_output_topic_refused_become_sink_dead_letters():
     from apache_beam.testing.test_pipeline import TestPipeline
     from apache_beam.testing.util import assert_that, equal_to
 
-    from pipeline.deadletter import SendFailuresToDeadLetters
+    from pipeline.enrich.deadletter import SendFailuresToDeadLetters
     from pipeline.kafkaio import KafkaSendFailure
 
     refused = KafkaSendFailure("news.enriched", b"a" * 32, b"{big}", (), "MessageSizeTooLargeError",

@@ -21,8 +21,6 @@ The directory must be on a local POSIX filesystem (fsync, atomic rename, flock);
 stores use the enriched topic and a connector.
 """
 
-from __future__ import annotations
-
 import fcntl
 import logging
 import os
@@ -43,7 +41,7 @@ FINAL_SUFFIX = ".jsonl"
 IN_PROGRESS_SUFFIX = ".jsonl.inprogress"
 
 # Writers alive in this process, so `close_open_files` can finish them on a stop signal.
-_LIVE_WRITERS: weakref.WeakSet[RollingFile] = weakref.WeakSet()
+_LIVE_WRITERS: "weakref.WeakSet[RollingFile]" = weakref.WeakSet()
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -201,7 +199,7 @@ class _WriteLinesFn(beam.DoFn):
         self._recovered.inc(len(recover(directory)))
         self._file = RollingFile(directory, self._prefix, self._roll_bytes, self._roll_seconds)
 
-    def process(self, line: bytes):
+    def process(self, line: bytes) -> None:
         self._file.write(line)
         self._lines.inc()
         if self._file.due():  # finishing early only makes lines durable sooner

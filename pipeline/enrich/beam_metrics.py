@@ -9,11 +9,10 @@ so every runner serves metrics where the DoFns run: the `newswire enrich` proces
 DirectRunner, each SDK worker on Flink and Dataflow.
 """
 
-from __future__ import annotations
-
 import apache_beam as beam
 
 from pipeline import metrics
+from pipeline.kafkaio.config import KafkaDelivery
 
 
 class _CountEnrichedFn(beam.DoFn):
@@ -25,7 +24,7 @@ class _CountEnrichedFn(beam.DoFn):
             # SDK workers sharing a host share the port: the first one serves it.
             metrics.start_metrics_server(self._port, "pipeline", if_in_use="warn")
 
-    def process(self, delivery, timestamp=beam.DoFn.TimestampParam):
+    def process(self, delivery: KafkaDelivery, timestamp=beam.DoFn.TimestampParam):
         metrics.record_enriched()
         metrics.observe_end_to_end(timestamp.micros // 1000)
         return ()

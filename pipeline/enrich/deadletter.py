@@ -5,18 +5,19 @@ partition, offset, timestamp), the stage that failed, a reason a person can act 
 exception class and the pipeline version, so `newswire replay` can send it back once fixed.
 """
 
-from __future__ import annotations
-
 import base64
 import re
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from pipeline import __version__, metrics
+from pipeline.kafkaio.config import KafkaSendFailure, ProducerRecord
 from schemas import DEAD_LETTER, SCHEMA_VERSION
 from schemas.timefmt import to_rfc3339, utc_now
+from transforms.beam import Failure
 
 HEADERS = [("schema_version", SCHEMA_VERSION.encode())]
 MAX_REASON_CHARS = 2000
@@ -79,7 +80,7 @@ def dead_letter(
     }
 
 
-def to_kafka(record: dict[str, Any], key: bytes | None) -> tuple[bytes | None, bytes, list]:
+def to_kafka(record: dict[str, Any], key: bytes | None) -> ProducerRecord:
     """(key, value, headers) for the dead-letter topic; key = the original record's key."""
     return key, DEAD_LETTER.encode(record), HEADERS
 
@@ -89,7 +90,7 @@ class _FailureToKafkaFn(beam.DoFn):
         self._version = pipeline_version
         self._counter = Metrics.counter("newswire.deadletter", "records")
 
-    def process(self, failure):
+    def process(self, failure: Failure) -> Iterator[ProducerRecord]:
         record = dead_letter(
             stage=failure.stage,
             reason=failure.reason,
@@ -120,7 +121,7 @@ class _SendFailureToKafkaFn(beam.DoFn):
         self._version = pipeline_version
         self._counter = Metrics.counter("newswire.sink", "refused")
 
-    def process(self, failure):
+    def process(self, failure: KafkaSendFailure) -> Iterator[ProducerRecord]:
         key = failure.key
         record = dead_letter(
             stage="sink",

@@ -14,7 +14,7 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from pipeline.dedup import NAMESPACE, DedupByRevision
+from pipeline.enrich.dedup import NAMESPACE, DedupByRevision
 
 
 def _counters(result) -> dict[str, int]:

@@ -14,8 +14,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipeline import files
-from pipeline.files import RollingFile, WriteJsonLines, recover
+from pipeline.enrich import files
+from pipeline.enrich.files import RollingFile, WriteJsonLines, recover
 
 
 def _visible(directory: Path) -> list[Path]:
@@ -67,7 +67,7 @@ _CRASHING_WRITER = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from pipeline.files import RollingFile
+    from pipeline.enrich.files import RollingFile
     writer = RollingFile(Path(sys.argv[1]), "enriched", roll_bytes=1 << 20, roll_seconds=3600)
     for n in range(5):
         writer.write(b'{"n": %d}' % n)
@@ -86,7 +86,7 @@ def _writer(tmp_path: Path, mode: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-c", _CRASHING_WRITER, str(tmp_path), mode],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
     )
     assert proc.stdout.readline().strip() == "ready"
     return proc

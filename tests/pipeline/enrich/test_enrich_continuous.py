@@ -21,10 +21,10 @@ from kafka.errors import KafkaError
 
 from pipeline.kafka_clients import make_consumer, make_producer
 from schemas import DEAD_LETTER, ENRICHED_STORY
-from tests.pipeline.enrich_support import read_all
+from tests.pipeline.enrich.support import read_all
 from tests.stories import raw_value
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RATE = 40  # stories per second
 MALFORMED_EVERY = 25
 

@@ -1,18 +1,6 @@
-"""The enrichment pipeline: raw stories from Kafka → enriched topic, JSON Lines files and
-dead-letter topic.
-
-    ReadFromKafka → DecodeRawStory → CleanText → ExtractDateline → ExtractAttribution
-      → DedupByRevision → EncodeEnriched → WriteToKafka(enriched) [+ WriteJsonLines]
-    each step's failures (and records Kafka refuses) → ToDeadLetters → WriteToKafka(dead letters)
-
-No GroupByKey, no Flatten and no windows downstream of the source, so it runs continuously on Beam's
-FnApiRunner (the DirectRunner here) as well as on Prism, Flink and Dataflow. Every sink
-makes its bundle durable in ``finish_bundle`` (Kafka acknowledgements, fsync), and the
-source commits a bundle's offsets only after that: a stop at any point loses nothing, and
-what was in flight is read again after the restart (at-least-once; consumers dedup by key).
-"""
-
-from __future__ import annotations
+"""Running the enrichment pipeline: validate the options, check the topics, build the graph
+(pipeline.enrich.assembly), run it until a bounded read is done or a continuous one is
+stopped (SIGTERM, Ctrl-C), and report what each step cost."""
 
 import contextlib
 import gc
@@ -20,38 +8,21 @@ import logging
 import signal
 import sys
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics, monitoring_infos
+from apache_beam.metrics import monitoring_infos
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import worker_handlers
 from apache_beam.runners.runner import PipelineResult
 
-from pipeline import __version__, files
-from pipeline.beam_metrics import CountEnriched
-from pipeline.deadletter import SendFailuresToDeadLetters, ToDeadLetters
-from pipeline.dedup import DedupByRevision
+from pipeline.enrich import files
+from pipeline.enrich.assembly import build
+from pipeline.enrich.options import EnrichConfig, NewswireOptions, checked
 from pipeline.kafka_clients import make_consumer
-from pipeline.kafkaio import (
-    KafkaReadConfig,
-    KafkaWriteConfig,
-    ReadFromKafka,
-    WriteToKafka,
-    java_read,
-    java_write,
-)
-from pipeline.options import EnrichConfig, NewswireOptions, checked
-from transforms.beam import (
-    CleanText,
-    DecodeRawStory,
-    EncodeEnriched,
-    ExtractAttribution,
-    ExtractDateline,
-    revision_of,
-    story_id_of,
-)
 from transforms.extract import load_data
 
 log = logging.getLogger(__name__)
@@ -74,104 +45,6 @@ class _HideTerminated(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], Terminated))
 
 
-# Longest read bundle. A bundle has a fixed cost: the sinks' flush (waiting for the last
-# acknowledgements) and fsync, the offset commit, and on the FnApiRunner ~0.1 s of waiting
-# for its state-sampler thread to stop (it sleeps in 200 ms steps). A continuous read ends
-# its bundle as soon as it is caught up, so 1 s only bounds bundles under backlog, which
-# keeps commits frequent; a bounded read (a backfill) is all backlog, and 5 s bundles
-# amortise those costs (their outputs are written as they go either way: only the flush,
-# the fsync and the commit wait for the bundle's end).
-CONTINUOUS_BUNDLE_MS = 1_000
-BOUNDED_BUNDLE_MS = 5_000
-
-
-def _read(config: EnrichConfig) -> beam.PTransform:
-    read = KafkaReadConfig(
-        config.bootstrap_servers,
-        config.input_topic,
-        consumer_group=config.consumer_group,
-        start_from=config.start_from,
-        bounded=config.bounded,
-    )
-    if config.kafka_io == "java":
-        return java_read(read)
-    bundle_ms = BOUNDED_BUNDLE_MS if config.bounded else CONTINUOUS_BUNDLE_MS
-    return ReadFromKafka(read, max_bundle_ms=bundle_ms)
-
-
-def _write(config: EnrichConfig, topic: str) -> beam.PTransform:
-    write = KafkaWriteConfig(config.bootstrap_servers, topic)
-    return java_write(write) if config.kafka_io == "java" else WriteToKafka(write)
-
-
-class _LogRefusedDeadLetter(beam.DoFn):
-    """A dead letter Kafka refused for good (e.g. larger than the topic allows) has nowhere
-    left to go: log it loudly with its key and reason, and count it."""
-
-    def __init__(self) -> None:
-        self._refused = Metrics.counter("newswire.deadletter", "refused")
-
-    def process(self, failure):
-        self._refused.inc()
-        log.error(
-            "Kafka refused a dead letter for topic %r (key %r): %s", failure.topic,
-            failure.key, failure.reason,
-        )
-
-
-def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
-    """Add the enrichment pipeline to ``pipeline``; raise ValueError on invalid options."""
-    config = checked(options)
-    java = config.kafka_io == "java"
-
-    records = pipeline | "ReadRawStories" >> _read(config)
-    decoded = records | "DecodeRawStory" >> DecodeRawStory()
-    cleaned = decoded.ok | "CleanText" >> CleanText()
-    datelined = cleaned.ok | "ExtractDateline" >> ExtractDateline()
-    attributed = datelined.ok | "ExtractAttribution" >> ExtractAttribution()
-    unique = attributed.ok | "DedupByRevision" >> DedupByRevision(
-        story_id_of, revision_of, config.dedup_ttl_seconds
-    )
-    encoded = unique | "EncodeEnriched" >> EncodeEnriched(__version__)
-    written = encoded.ok | "WriteEnriched" >> _write(config, config.output_topic)
-    if not java:  # counts what Kafka acknowledged (the Java sink reports no deliveries)
-        written.delivered | "CountEnriched" >> CountEnriched(config.metrics_port)
-    if config.output_path:
-        (
-            encoded.ok
-            | "EnrichedValues" >> beam.Map(itemgetter(1))
-            | "WriteJsonLines" >> files.WriteJsonLines(
-                config.output_path,
-                roll_bytes=config.output_roll_bytes,
-                roll_seconds=config.output_roll_seconds,
-            )
-        )
-
-    # One dead-letter sink per failure output, never a Flatten: the FnApiRunner materialises
-    # a Flatten as a stage of its own that runs only after its inputs finish, which behind
-    # an unbounded source is never (and the source would commit offsets of dead letters
-    # still sitting in that buffer).
-    failures = {
-        "Decode": decoded.dead_letter,
-        "Clean": cleaned.dead_letter,
-        "Dateline": datelined.dead_letter,
-        "Attribution": attributed.dead_letter,
-        "Encode": encoded.dead_letter,
-    }
-    for stage, failed in failures.items():
-        letters = failed | f"{stage}DeadLetters" >> ToDeadLetters(__version__)
-        _write_dead_letters(config, f"{stage}DeadLetters", letters)
-    if not java:  # the Java sink reports no per-record refusals
-        refused = written.failed | "RefusedEnrichedDeadLetters" >> SendFailuresToDeadLetters()
-        _write_dead_letters(config, "RefusedEnrichedDeadLetters", refused)
-
-
-def _write_dead_letters(config: EnrichConfig, label: str, letters: beam.PCollection) -> None:
-    written = letters | f"Write{label}" >> _write(config, config.dead_letter_topic)
-    if config.kafka_io != "java":
-        written.failed | f"LogRefused{label}" >> beam.ParDo(_LogRefusedDeadLetter())
-
-
 def step_seconds(result: PipelineResult) -> dict[str, float]:
     """Seconds each top-level step of a finished pipeline took ("CleanText", "WriteEnriched",
     ...), from the execution-time counters the runner samples; {} from a runner that does
@@ -189,6 +62,39 @@ def step_seconds(result: PipelineResult) -> dict[str, float]:
     return seconds
 
 
+# Namespaces of newswire.* counters that do not count failures of a stage.
+_NOT_STAGES = ("newswire.dedup", "newswire.files", "newswire.deadletter")
+
+
+def run_counts(result: PipelineResult, config: EnrichConfig) -> str | None:
+    """``read 8, enriched 4, dead-lettered 2 (decode 1, validate 1), duplicates dropped 2``
+    from the finished pipeline's counters (kafkaio records read and written, a stage's
+    failures in ``newswire.<stage>``, dedup's duplicate and stale); None when the runner
+    reports no counters to this process."""
+    try:
+        counters = result.metrics().query()["counters"]
+    except (AttributeError, NotImplementedError, KeyError):
+        return None
+    if not counters:
+        return None
+    read = enriched = duplicates = 0
+    dead: Counter[str] = Counter()
+    for counter in counters:
+        namespace, name = counter.key.metric.namespace, counter.key.metric.name
+        value = counter.committed if counter.committed is not None else counter.attempted
+        if namespace == "kafkaio" and name.startswith("records_read/"):
+            read += value
+        elif namespace == "kafkaio" and name == f"records_written/{config.output_topic}":
+            enriched += value
+        elif namespace == "newswire.dedup" and name in ("duplicate", "stale"):
+            duplicates += value
+        elif namespace.startswith("newswire.") and namespace not in _NOT_STAGES and name != "ok":
+            dead[namespace.split(".", 1)[1]] += value
+    stages = ", ".join(f"{stage} {n}" for stage, n in sorted(dead.items()) if n)
+    return (f"read {read}, enriched {enriched}, dead-lettered {sum(dead.values())}"
+            f"{f' ({stages})' if stages else ''}, duplicates dropped {duplicates}")
+
+
 def check_topics(config: EnrichConfig) -> None:
     """Raise ValueError naming the option if a topic is missing (the broker would create a
     misspelled output topic silently)."""
@@ -201,8 +107,9 @@ def check_topics(config: EnrichConfig) -> None:
         ("--input-topic", config.input_topic),
         ("--output-topic", config.output_topic),
         ("--dead-letter-topic", config.dead_letter_topic),
+        ("--stats-topic", config.stats_topic),
     ):
-        if topic not in existing:
+        if topic is not None and topic not in existing:
             raise ValueError(
                 f"{option}: topic {topic!r} does not exist on {config.bootstrap_servers}; create "
                 "it first: `newswire topics create` (or `newswire broker` on a development machine)"
@@ -289,10 +196,14 @@ def run_with(options: PipelineOptions) -> int:
     )
     settle_heap()
     status = 0
+    started = time.monotonic()
     try:
         with _terminate_on_sigterm():
             result = pipeline.run()
             result.wait_until_finish()
+        if config.bounded:
+            counts = run_counts(result, config) or "counts not reported by this runner"
+            print(f"newswire enrich: {counts} in {time.monotonic() - started:.1f} s", flush=True)
         spent = sorted(step_seconds(result).items(), key=itemgetter(1), reverse=True)
         if spent:
             log.info("enrich: seconds by step: %s",
@@ -315,10 +226,3 @@ def run(argv: Sequence[str] | None = None) -> int:
     options = PipelineOptions(argv)
     options.view_as(NewswireOptions)
     return run_with(options)
-
-
-if __name__ == "__main__":
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
-    sys.exit(run(sys.argv[1:]))

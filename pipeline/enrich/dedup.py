@@ -12,9 +12,7 @@ state is dropped once the watermark passes its last record's event time plus the
 which bounds the state on runners with real watermarks (Prism, Flink, Dataflow).
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -62,7 +60,7 @@ class _KeepNewestRevision(beam.DoFn):
         self._counters["new" if seen is None else "revised"].inc()
         return True
 
-    def process(self, element: tuple[str, Any], highest=_HIGHEST_PARAM):
+    def process(self, element: tuple[str, Any], highest=_HIGHEST_PARAM) -> Iterator[Any]:
         item = element[1]
         if self._passes(item, highest):
             yield item
@@ -82,7 +80,7 @@ class _KeepNewestRevisionWithTtl(_KeepNewestRevision):
         timestamp=beam.DoFn.TimestampParam,
         highest=_HIGHEST_PARAM,
         expiry=_EXPIRY_PARAM,
-    ):
+    ) -> Iterator[Any]:
         item = element[1]
         if self._passes(item, highest):
             expiry.set(timestamp + self._ttl)
