@@ -23,6 +23,21 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 TEST_BROKERS = ("tansu", "kafka")
+# A test that uses one of these talks to the session's broker: it gets the `kafka` marker, so
+# `pytest -m kafka` runs the Kafka-protocol tests alone (CI's Apache Kafka pass).
+KAFKA_FIXTURES = {"kafka_bootstrap", "topic_factory", "apache_kafka"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "kafka: talks to a Kafka broker of the session's engine (NEWSWIRE_TEST_BROKER)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if KAFKA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kafka)
 
 
 def broker_engine() -> str:

@@ -24,7 +24,7 @@ from tests.pipeline.tls_certs import cert_pem, issue, key_pem, make_ca, write
 ROOT = Path(__file__).resolve().parents[2]
 SCRAM_USER, SCRAM_PASSWORD = "sam", "sam-secret-512"
 PLAIN_USER, PLAIN_PASSWORD = "paula", "paula-secret"
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

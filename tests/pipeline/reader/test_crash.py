@@ -73,6 +73,7 @@ def test_killed_between_kafka_ack_and_store_update(feed_server, kafka_bootstrap,
 
 
 @pytest.mark.slow
+@pytest.mark.kafka  # the session's engine (tests/conftest.py)
 def test_broker_outages_lose_nothing(feed_server, tmp_path):
     topic = "news.raw"
     port = free_port()
