@@ -22,7 +22,7 @@ from kafka.errors import KafkaError
 
 from pipeline.kafka_clients import make_producer
 from schemas import ENRICHED_STORY
-from tests.pipeline.enrich_support import read_all
+from tests.pipeline.enrich.support import read_all
 from tests.pipeline.reader.feedserver import FeedServer
 from tests.pipeline.reader.harness import (
     expected_ids,

@@ -18,7 +18,7 @@ from pipeline.kafka_clients import EXIT_KAFKA_UNAVAILABLE, ensure_topics, make_p
 from pipeline.kafka_server import KafkaServer
 from schemas import DEAD_LETTER, ENRICHED_STORY, RAW_STORY
 from tests.conftest import broker_engine
-from tests.pipeline.enrich_support import read_all
+from tests.pipeline.enrich.support import read_all
 from tests.pipeline.tls_certs import cert_pem, issue, key_pem, make_ca, write
 
 ROOT = Path(__file__).resolve().parents[2]
