@@ -69,15 +69,14 @@ def main(args: argparse.Namespace) -> int:
     # SIGTERM stops the broker like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
-        try:  # Ctrl-C or SIGTERM at any moment from here on is a clean stop
-            print(f"bootstrap servers: {broker.bootstrap}", flush=True)
-            print(f"topics: {', '.join(topics) or '(none)'}  partitions: {args.partitions}  "
-                  f"schema validation: {'on' if args.validate_schemas else 'off'}", flush=True)
-            print(f"{broker.describe()}. Ctrl-C to stop.", flush=True)
-            status = broker.wait()
-        except KeyboardInterrupt:
-            print("stopping broker", flush=True)
-            return 0
+        print(f"bootstrap servers: {broker.bootstrap}", flush=True)
+        print(f"topics: {', '.join(topics) or '(none)'}  partitions: {args.partitions}  "
+              f"schema validation: {'on' if args.validate_schemas else 'off'}", flush=True)
+        print(f"{broker.describe()}. Ctrl-C to stop.", flush=True)
+        status = broker.wait()
+    except KeyboardInterrupt:
+        print("stopping broker", flush=True)
+        return 0
     finally:
         broker.stop()
     return 0 if status in (0, -signal.SIGTERM) else status

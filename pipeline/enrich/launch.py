@@ -19,6 +19,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.portability.fn_api_runner import worker_handlers
 from apache_beam.runners.runner import PipelineResult
 
+from pipeline import runners
 from pipeline.enrich import files
 from pipeline.enrich.assembly import build
 from pipeline.enrich.options import EnrichConfig, NewswireOptions, checked
@@ -70,12 +71,10 @@ def run_counts(result: PipelineResult, config: EnrichConfig) -> str | None:
     """``read 8, enriched 4, dead-lettered 2 (decode 1, validate 1), duplicates dropped 2``
     from the finished pipeline's counters (kafkaio records read and written, a stage's
     failures in ``newswire.<stage>``, dedup's duplicate and stale); None when the runner
-    reports no counters to this process."""
+    cannot report counters to this process."""
     try:
         counters = result.metrics().query()["counters"]
     except (AttributeError, NotImplementedError, KeyError):
-        return None
-    if not counters:
         return None
     read = enriched = duplicates = 0
     dead: Counter[str] = Counter()
@@ -179,6 +178,7 @@ def run_with(options: PipelineOptions) -> int:
     Blocks until a bounded run is done or a continuous one is stopped (SIGTERM or Ctrl-C)."""
     try:
         config = checked(options)
+        runners.prepare_options(options)  # e.g. streaming with checkpoints on Flink
         check_topics(config)
     except ValueError as exc:
         print(f"newswire enrich: error: {exc}", file=sys.stderr)
@@ -189,10 +189,10 @@ def run_with(options: PipelineOptions) -> int:
     pipeline = beam.Pipeline(options=options)
     build(pipeline, options)
     log.info(
-        "enrich: %s → %s (dead letters: %s%s), %s, kafka io %s",
+        "enrich: %s → %s (dead letters: %s%s), %s",
         config.input_topic, config.output_topic, config.dead_letter_topic,
         f", files: {config.output_path}" if config.output_path else "",
-        "bounded" if config.bounded else "continuous", config.kafka_io,
+        "bounded" if config.bounded else "continuous",
     )
     settle_heap()
     status = 0

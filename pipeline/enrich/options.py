@@ -16,7 +16,7 @@ from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.kafkaio.config import parse_start_timestamp_ms
 
 START_POSITIONS = ("earliest", "latest", "committed")
-KAFKA_IO_CHOICES = ("python", "java")
+OFFSET_RESETS = ("earliest", "latest", "none")
 # Runners whose event-time timers fire after every bundle of an unbounded source (the
 # FnApiRunner here), which would expire dedup state at once: --dedup-ttl-hours is refused there.
 _EAGER_TIMER_RUNNERS = ("DirectRunner", "SwitchingDirectRunner", "FnApiRunner")
@@ -70,15 +70,16 @@ class NewswireOptions(PipelineOptions):
             "milliseconds (default: %(default)s)",
         )
         group.add_argument(
+            "--offset-reset", dest="offset_reset", default="earliest",
+            help="where to go when a committed or in-flight offset is no longer in the "
+            "partition's log (retention, a re-created topic, a broker that lost its log): "
+            "earliest, latest, or none (stop the pipeline), as Kafka's auto.offset.reset; each "
+            "reset is logged with the offsets and counted (default: %(default)s)",
+        )
+        group.add_argument(
             "--bounded", dest="bounded", action="store_true", default=False,
             help="read up to the end offsets seen at start, then finish (backfills, tests); "
             "without it the pipeline runs until stopped",
-        )
-        group.add_argument(
-            "--kafka-io", dest="kafka_io", default="python", choices=KAFKA_IO_CHOICES,
-            help="Kafka source and sink: python (newswire's own, pure Python) or java (Beam's "
-            "cross-language KafkaIO; needs Java and Maven Central, untested here; continuous "
-            "only) (default: %(default)s)",
         )
         group.add_argument(
             "--metrics-port", dest="metrics_port", type=int, default=None,
@@ -125,8 +126,8 @@ class EnrichConfig:
     output_roll_seconds: float
     consumer_group: str
     start_from: str  # "earliest" | "latest" | "committed" | RFC 3339 time | epoch ms
+    offset_reset: str  # "earliest" | "latest" | "none"
     bounded: bool
-    kafka_io: str
     dedup_ttl_seconds: int
     metrics_port: int | None
     stats_topic: str | None = None  # None: no windowed counts
@@ -161,12 +162,9 @@ def checked(options: PipelineOptions) -> EnrichConfig:
             "--input-topic, --output-topic and --dead-letter-topic must be three different "
             f"topics (got {', '.join(f'{k} {v}' for k, v in topics.items())})"
         )
-    if opts.kafka_io not in KAFKA_IO_CHOICES:
-        raise ValueError(f"--kafka-io: {opts.kafka_io!r}; choose one of {', '.join(KAFKA_IO_CHOICES)}")
-    if opts.kafka_io == "java" and opts.bounded:
+    if opts.offset_reset not in OFFSET_RESETS:
         raise ValueError(
-            "--bounded: Beam's Java KafkaIO cannot stop at the end offsets seen at start; use "
-            "--kafka-io python for bounded runs"
+            f"--offset-reset: {opts.offset_reset!r}; choose one of {', '.join(OFFSET_RESETS)}"
         )
     if not opts.consumer_group or not str(opts.consumer_group).strip():
         raise ValueError("--consumer-group: empty; give a group name (e.g. newswire-enrich)")
@@ -198,8 +196,8 @@ def checked(options: PipelineOptions) -> EnrichConfig:
         output_roll_seconds=float(opts.output_roll_seconds),
         consumer_group=str(opts.consumer_group).strip(),
         start_from=parse_start_from(opts.start_from),
+        offset_reset=opts.offset_reset,
         bounded=bool(opts.bounded),
-        kafka_io=opts.kafka_io,
         dedup_ttl_seconds=int(opts.dedup_ttl_hours * 3600),
         metrics_port=opts.metrics_port,
         stats_topic=stats_topic,
