@@ -141,6 +141,9 @@ def test_every_command_and_the_pipeline_on_sasl_ssl_scram(secured, tmp_path):
     shown = _ok(newswire(*creds, "tail", "--bootstrap-servers", secure, "--topic", enriched,
                          "--json", "--timeout", "5"))
     assert len(shown.splitlines()) == 3
+    letter = _ok(newswire(*creds, "tail", "--dead-letters", "--bootstrap-servers", secure,
+                          "--topic", dead, "--json", "--timeout", "5"))
+    assert len(letter.splitlines()) == 1 and "not valid JSON" in letter
 
     replayed = newswire(*creds, "replay", "--bootstrap-servers", secure, "--dead-letter-topic",
                         dead, "--input-topic", raw, "--consumer-group", f"replay.{tag}")
