@@ -60,6 +60,7 @@ setup(
             "jsonschema>=4.20,<5",
             "pyyaml>=6,<7",
             "kubernetes-validate>=1.30,<2",
+            "cryptography>=42",  # certificates for the TLS/SASL_SSL test cluster
         ],
         # Coverage-guided fuzzing (scripts/fuzz.py); wheels for Linux x86-64 and CPython 3.x.
         "fuzz": ["atheris>=3.0,<4"],
