@@ -87,8 +87,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     print(format_table(status_rows(feeds, args.failing_after)))
     failing = sum(1 for feed in feeds if feed.active and feed.consecutive_errors >= args.failing_after)
-    print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka")
     if articles:
         outcomes = ", ".join(f"{outcome} {count}" for outcome, count in articles.most_common())
-        print(f"article pages of the entries published: {outcomes}")
+        print(f"\narticle pages of new and edited entries: {outcomes}")
+    print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka")
     return 0

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import itertools
 
+import brotli
 import pytest
 
 from pipeline.reader import safety
@@ -188,3 +189,11 @@ def test_the_fetched_page_holds_what_the_extractor_needs(feed_server, page_optio
     article = extract_page(result.page["html"], result.page["url"])
     assert "PHOTO: AFP" in article.body_html and ("byline", "By Ana Lima") in [(r.kind, r.text) for r in article.removed]
     assert article.metadata.accessible_for_free is True
+
+
+def test_a_brotli_compressed_page_is_decoded(feed_server, page_options):
+    page = article_page("Port reopens").encode()
+    feed_server.put("/p", brotli.compress(page), content_type=HTML, headers={"Content-Encoding": "br"})
+    [result] = fetch_pages(page_options, [feed_server.url("/p")])
+    assert result.article["outcome"] == "fetched" and result.article["bytes"] == len(page)
+    assert "HARBOUR CITY (Reuters)" in result.page["html"]

@@ -66,7 +66,7 @@ def test_no_entry_is_lost_when_its_page_fails(feed_server, kafka_bootstrap, topi
     parser = argparse.ArgumentParser()
     feeds_command.configure(parser)
     assert feeds_command.main(parser.parse_args(["status", "--store", str(store)])) == 0
-    assert "article pages of the entries published: fetched 2, " in capsys.readouterr().out
+    assert "article pages of new and edited entries: fetched 2, " in capsys.readouterr().out
     # a second poll publishes nothing and fetches no page again
     before = len(feed_server.requests)
     assert run_ingest(args) == 0
