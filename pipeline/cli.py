@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from pipeline import __version__
+from pipeline.kafka_clients import EXIT_KAFKA_UNAVAILABLE, KafkaUnavailable, use_security
+from pipeline.kafka_security import ENV_CONFIG_FILE, client_settings
 from pipeline.logging_setup import LOG_FORMATS, configure_logging
 
 # Subcommand name → module in pipeline/commands exposing HELP, configure(parser), main(args).
@@ -26,6 +29,7 @@ COMMANDS = {
     "replay": "pipeline.commands.replay",
     "run": "pipeline.commands.run",
     "tail": "pipeline.commands.tail",
+    "topics": "pipeline.commands.topics",
 }
 
 
@@ -44,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format", default="text", choices=LOG_FORMATS,
         help="text for people, json (one object per line, with feed/story_id/topic/partition/"
         "offset fields) for log shippers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--kafka-config", metavar="FILE",
+        help="Kafka client properties for a secured cluster (security.protocol, sasl.*, ssl.*; "
+        f"see README); default ${ENV_CONFIG_FILE}. NEWSWIRE_KAFKA_<NAME> variables override it",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
@@ -64,7 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     configure_logging(args.log_level, args.log_format)
     try:
+        use_security(client_settings(args.kafka_config, os.environ), args.kafka_config)
+    except ValueError as exc:
+        print(f"newswire: {exc}", file=sys.stderr)
+        return 2
+    try:
         return args._main(args)
+    except KafkaUnavailable as exc:
+        print(f"newswire {args.command}: {exc}", file=sys.stderr)
+        return EXIT_KAFKA_UNAVAILABLE
     except KeyboardInterrupt:
         return 130
 

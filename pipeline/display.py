@@ -19,6 +19,7 @@ import orjson
 NONE = "-"
 INDENT = "    "
 MAX_REASON_CHARS = 200
+MAX_PAYLOAD_CHARS = 100
 
 
 def place_label(place: Mapping[str, Any]) -> str:
@@ -62,8 +63,25 @@ def original_title(record: Mapping[str, Any]) -> str | None:
     return " ".join(title.split()) if isinstance(title, str) and title.strip() else None
 
 
-def format_dead_letter(record: Mapping[str, Any]) -> str:
-    """Two lines for a dead letter: stage, origin and the story's title; why it failed."""
+def payload_preview(record: Mapping[str, Any], chars: int = MAX_PAYLOAD_CHARS) -> str:
+    """``412 bytes: {"schema_version": ...…``: the size of a dead letter's original value and
+    its start as text (undecodable bytes and control characters shown as escapes)."""
+    encoded = record.get("value_base64")
+    if encoded is None:
+        return "no value"
+    try:
+        value = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return "not base64 (the dead letter itself is damaged)"
+    text = " ".join(value[: chars * 4].decode("utf-8", "backslashreplace").split())
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    more = "…" if len(text) > chars or len(value) > chars * 4 else ""
+    return f"{len(value):,} bytes: {text[:chars]}{more}"
+
+
+def format_dead_letter(record: Mapping[str, Any], details: bool = False) -> str:
+    """Two lines for a dead letter: stage, origin and the story's title; why it failed.
+    With ``details`` a third: when it failed, the error type and a view of the payload."""
     source = record.get("source") or {}
     where = (
         f"{source.get('topic')}[{source.get('partition')}]@{source.get('offset')}"
@@ -73,7 +91,11 @@ def format_dead_letter(record: Mapping[str, Any]) -> str:
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[: MAX_REASON_CHARS - 1] + "…"
     story = original_title(record) or record.get("story_id") or "unknown story"
-    return f"DEAD LETTER  stage {record.get('stage')}  {where}  {story}\n{INDENT}{reason}"
+    text = f"DEAD LETTER  stage {record.get('stage')}  {where}  {story}\n{INDENT}{reason}"
+    if details:
+        text += (f"\n{INDENT}failed {record.get('failed_at')}  {record.get('error_type')}  "
+                 f"payload {payload_preview(record)}")
+    return text
 
 
 def story_matches(
@@ -103,3 +125,33 @@ def story_matches(
         if not any_of(countries, [place.get("country") or "" for place in places]):
             return False
     return True
+
+
+def format_count(record: Mapping[str, Any]) -> str:
+    """One line for a windowed count (schemas/stats.schema.json): the window, what was
+    counted, the count so far and which firing this is. A value that is not printable text
+    (an unknown credit as written) is shown escaped."""
+    value = str(record.get("value"))
+    shown = value if value.isprintable() else ascii(value)
+    pane = record.get("pane") or {}
+    return (
+        f"{record.get('window_start')} .. {record.get('window_end')}  "
+        f"{record.get('dimension'):<7} {shown:<12} {record.get('count'):>6}  "
+        f"({pane.get('timing')}, pane {pane.get('index')})"
+    )
+
+
+def count_matches(
+    record: Mapping[str, Any],
+    *,
+    credit: Sequence[str] = (),
+    cited: Sequence[str] = (),
+    countries: Sequence[str] = (),
+) -> bool:
+    """True when no filter is given, or the count's (dimension, value) is one of those asked
+    for: ``--country KR --credit AFP`` shows the counts of KR and of AFP as credit."""
+    wanted = {"country": countries, "credit": credit, "cited": cited}
+    if not any(wanted.values()):
+        return True
+    names = {name.casefold() for name in wanted.get(str(record.get("dimension")), ())}
+    return str(record.get("value")).casefold() in names

@@ -9,12 +9,21 @@ short timeouts (see README: "Kafka client settings").
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    SaslAuthenticationFailedError,
+    TopicAlreadyExistsError,
+    UnsupportedSaslMechanismError,
+)
+
+from pipeline.kafka_probe import probe
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +37,7 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     # 2.4 KB values ~5x faster on the embedded broker.
     "batch_size": 256 * 1024,
     "client_id": "newswire",
+    "bootstrap_timeout_ms": 10_000,
 }
 CONSUMER_DEFAULTS: dict[str, Any] = {
     "enable_auto_commit": False,
@@ -37,7 +47,50 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     "heartbeat_interval_ms": 1000,
     "max_poll_interval_ms": 60000,
     "client_id": "newswire",
+    "bootstrap_timeout_ms": 10_000,
 }
+# Exit status of every command that could not reach Kafka or was refused by it (README).
+EXIT_KAFKA_UNAVAILABLE = 3
+
+# Security settings (kafka-python names) every client of this process gets: set once by the
+# command line from --kafka-config / NEWSWIRE_KAFKA_* (pipeline/kafka_security.py).
+_security: dict[str, Any] = {}
+_security_env: dict[str, str] = {}
+
+
+class KafkaUnavailable(KafkaError):
+    """Kafka could not be reached or refused our credentials; the message is one line that
+    names the address and what to check. Retriable: the broker may come (back) later."""
+
+    retriable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def use_security(settings: Mapping[str, Any], config_file: str | None = None) -> None:
+    """Give every Kafka client this process builds these security settings (kafka-python
+    ``security_protocol``, ``sasl_*``, ``ssl_*``); an empty mapping means plaintext.
+    ``config_file`` (the --kafka-config file) is handed to child processes."""
+    _security.clear()
+    _security.update(settings)
+    _security_env.clear()
+    if config_file:
+        _security_env["NEWSWIRE_KAFKA_CONFIG"] = os.path.abspath(config_file)
+
+
+def security_environment() -> dict[str, str]:
+    """Environment variables that give a child ``newswire`` process the same settings (the
+    NEWSWIRE_KAFKA_* variables are inherited anyway)."""
+    return dict(_security_env)
+
+
+def client_security() -> dict[str, Any]:
+    """The security settings in force (see ``use_security``)."""
+    return dict(_security)
 
 
 def check_topic_name(name: str, option: str = "topic") -> str:
@@ -69,29 +122,79 @@ def _checked(kind: str, allowed: dict[str, Any], overrides: dict[str, Any]) -> N
         raise ValueError(f"unknown {kind} setting(s) {unknown}: see kafka-python's {kind} docs")
 
 
+def _connected(client: type, bootstrap_servers: str, settings: dict[str, Any], *topics: str):
+    """Build a kafka-python client (they connect in their constructor); a failure to reach
+    or log in to Kafka becomes one ``KafkaUnavailable`` line, within the bootstrap timeout."""
+    timeout_s = settings.get("bootstrap_timeout_ms", 30_000) / 1000
+    problem = probe(bootstrap_servers, settings, timeout_s)
+    if problem:
+        raise KafkaUnavailable(problem)
+    try:
+        return client(*topics, bootstrap_servers=bootstrap_servers, **settings)
+    except (SaslAuthenticationFailedError, UnsupportedSaslMechanismError) as exc:
+        user = settings.get("sasl_plain_username")
+        raise KafkaUnavailable(
+            f"Kafka at {bootstrap_servers} refused the login"
+            f"{f' of user {user!r}' if user else ''} with {settings.get('sasl_mechanism')} "
+            f"({_first_line(exc)}): check the user name, password and sasl.mechanism"
+        ) from None
+    except KafkaTimeoutError as exc:
+        problem = probe(bootstrap_servers, settings, min(timeout_s, 5.0))
+        raise KafkaUnavailable(
+            problem or f"Kafka at {bootstrap_servers} answered but did not let "
+            f"{client.__name__} bootstrap within {timeout_s:.0f} s ({_first_line(exc)}): "
+            "check security.protocol and the listener's settings"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def make_producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
     _checked("KafkaProducer", KafkaProducer.DEFAULT_CONFIG, overrides)
-    return KafkaProducer(bootstrap_servers=bootstrap_servers, **{**PRODUCER_DEFAULTS, **overrides})
+    settings = {**PRODUCER_DEFAULTS, **_security, **overrides}
+    return _connected(KafkaProducer, bootstrap_servers, settings)
 
 
 def make_consumer(bootstrap_servers: str, *topics: str, **overrides: Any) -> KafkaConsumer:
     _checked("KafkaConsumer", KafkaConsumer.DEFAULT_CONFIG, overrides)
-    return KafkaConsumer(
-        *topics, bootstrap_servers=bootstrap_servers, **{**CONSUMER_DEFAULTS, **overrides}
-    )
+    settings = {**CONSUMER_DEFAULTS, **_security, **overrides}
+    return _connected(KafkaConsumer, bootstrap_servers, settings, *topics)
 
 
-def ensure_topics(bootstrap_servers: str, names: Iterable[str], partitions: int = 1) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+def make_admin(bootstrap_servers: str, **overrides: Any) -> KafkaAdminClient:
+    _checked("KafkaAdminClient", KafkaAdminClient.DEFAULT_CONFIG, overrides)
+    settings = {"client_id": "newswire-admin", **_security, **overrides}
+    return _connected(KafkaAdminClient, bootstrap_servers, settings)
+
+
+def ensure_topics(
+    bootstrap_servers: str,
+    names: Iterable[str],
+    partitions: int = 1,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
+    replication_factor: int = 1,
+) -> list[str]:
+    """Create the topics that do not exist yet (``configs``: topic → its settings, e.g.
+    ``cleanup.policy``); return the names created."""
     names = [check_topic_name(name) for name in names]
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="newswire-admin")
+    configs = configs or {}
+    admin = make_admin(bootstrap_servers)
     try:
         existing = set(admin.list_topics())
         missing = [name for name in names if name not in existing]
         if missing:
             try:
                 admin.create_topics(
-                    {name: {"num_partitions": partitions, "replication_factor": 1} for name in missing},
+                    {
+                        name: {
+                            "num_partitions": partitions,
+                            "replication_factor": replication_factor,
+                            "configs": dict(configs.get(name, {})),
+                        }
+                        for name in missing
+                    },
                     wait_for_metadata=True,
                 )
             except TopicAlreadyExistsError:

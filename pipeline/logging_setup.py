@@ -13,8 +13,10 @@ context fields after the message as ``key=value``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import IO, Any
 
@@ -88,7 +90,28 @@ def configure_logging(level: str = "INFO", log_format: str = "text",
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # kafka-python (every connection) and httpx (every request) are chatty at INFO: keep
-    # them at WARNING unless debugging.
-    for chatty in ("kafka", "httpx", "httpcore"):
+    # httpx (every request) is chatty at INFO: WARNING unless debugging. kafka-python logs
+    # every failed connection attempt as ERROR/WARNING while it retries; our code says what
+    # went wrong in one line (pipeline/kafka_clients.py), so its own logs show only at DEBUG.
+    for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    debug = logging.getLevelName(level) <= logging.DEBUG
+    logging.getLogger("kafka").setLevel(logging.DEBUG if debug else logging.CRITICAL + 1)
+
+
+@contextlib.contextmanager
+def quiet(*names: str) -> Iterator[None]:
+    """Hide these loggers' records below CRITICAL for a while, unless the log level is DEBUG:
+    kafka-python logs "connection refused" at ERROR while a broker is still starting."""
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

@@ -1,4 +1,4 @@
-"""orjson codec with JSON Schema validation for the three record kinds.
+"""orjson codec with JSON Schema validation for the four record kinds.
 
 ``Codec.encode`` validates before it serialises, so a producer can never put a record on a
 topic that its consumers would reject; ``Codec.decode`` parses and validates, raising
@@ -117,3 +117,4 @@ class Codec:
 RAW_STORY = Codec("raw_story")
 ENRICHED_STORY = Codec("enriched_story")
 DEAD_LETTER = Codec("dead_letter")
+STATS = Codec("stats")

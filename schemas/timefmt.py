@@ -18,8 +18,9 @@ def to_rfc3339(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: attach a timezone before formatting")
     moment = moment.astimezone(timezone.utc)
-    spec = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return moment.strftime(spec)
+    # the year by hand: strftime("%Y") does not pad years below 1000 on glibc ("1-01-01")
+    spec = "-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "-%m-%dT%H:%M:%SZ"
+    return f"{moment.year:04d}" + moment.strftime(spec)
 
 
 def parse_rfc3339(text: str) -> datetime:

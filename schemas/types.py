@@ -158,3 +158,20 @@ class DeadLetter(TypedDict):
     story_id: str | None
     source: DeadLetterSource | None
     value_base64: str
+
+
+class Pane(TypedDict):
+    index: int
+    timing: Literal["early", "on_time", "late", "unknown"]
+
+
+class WindowCount(TypedDict):
+    schema_version: str
+    window_start: str
+    window_end: str
+    dimension: Literal["country", "credit", "cited"]
+    value: str
+    count: int
+    pane: Pane
+    pipeline_version: str
+    emitted_at: str

@@ -1,4 +1,9 @@
-"""Session-wide fixtures: one embedded Kafka broker per test session, a unique topic per test."""
+"""Session-wide fixtures: one Kafka broker per test session, a unique topic per test.
+
+The broker is chosen by NEWSWIRE_TEST_BROKER: ``tansu`` (default: the embedded broker, no
+Java needed) or ``kafka`` (Apache Kafka from Maven jars, pipeline/kafka_server.py; needs Java
+17 and Maven, or the jars already cached). NEWSWIRE_TEST_BOOTSTRAP=host:port uses a broker
+you started yourself instead."""
 
 from __future__ import annotations
 
@@ -10,23 +15,40 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.broker import EmbeddedBroker
+from pipeline.broker import BrokerProcess, EmbeddedBroker
 from pipeline.kafka_clients import ensure_topics
+from pipeline.kafka_server import KafkaServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+TEST_BROKERS = ("tansu", "kafka")
+
+
+def broker_engine() -> str:
+    """``tansu`` or ``kafka``: the broker engine this session's Kafka tests run on."""
+    engine = os.environ.get("NEWSWIRE_TEST_BROKER", "tansu")
+    if engine not in TEST_BROKERS:
+        raise pytest.UsageError(f"NEWSWIRE_TEST_BROKER={engine!r}: expected one of {TEST_BROKERS}")
+    return engine
+
+
+def make_test_broker(**options) -> BrokerProcess:
+    """A broker of this session's engine on a free port (not started), without topics."""
+    if broker_engine() == "kafka":
+        return KafkaServer(port=0, topics=(), **options)
+    return EmbeddedBroker(port=0, topics=(), **options)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    """Bootstrap address of a real Kafka-protocol broker (Tansu) started for this session.
-
-    Set NEWSWIRE_TEST_BOOTSTRAP to run the Kafka tests against another broker instead
-    (an Apache Kafka you started yourself, say)."""
+    """Bootstrap address of a real Kafka-protocol broker started for this session (Tansu or
+    Apache Kafka: NEWSWIRE_TEST_BROKER), or NEWSWIRE_TEST_BOOTSTRAP's."""
     external = os.environ.get("NEWSWIRE_TEST_BOOTSTRAP")
     if external:
         yield external
         return
-    with EmbeddedBroker(port=0, topics=()) as broker:
+    with make_test_broker() as broker:
         yield broker.bootstrap
 
 

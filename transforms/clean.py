@@ -914,7 +914,10 @@ def _paragraphs(text: str, split: Callable[[str], list[str]],
     data = joined.encode("utf-8", "surrogatepass")
     if _is_plain(data):
         entities = b"&" in data and _ENTITY.search(joined) is not None
-        mojibake = b"\xc3" in data and _MOJIBAKE_UTF8.search(data) is not None
+        # mojibake is looked for in the source, as _prepare does: characters that the parser
+        # brought together (a NUL dropped between them) were not one character's bytes
+        source = data if utf8 is None else utf8
+        mojibake = b"\xc3" in source and _MOJIBAKE_UTF8.search(source) is not None
         if not (entities or mojibake):
             return paras, joined, data
     else:

@@ -20,3 +20,11 @@ def positive_seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds > 0")
     return value
+
+
+def tcp_port(text: str) -> int:
+    """A TCP port, 0 meaning any free one."""
+    if not text.strip().isdigit() or not 0 <= int(text) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a TCP port (1-65535, or 0 for any free port)")
+    return int(text)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import sys
 
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
 from pipeline.enrich.options import NewswireOptions, option_dests
 
@@ -25,9 +27,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(accepts_extra=True)  # Beam's options, handed to PipelineOptions
 
 
+def unknown_options(extra: list[str]) -> list[str]:
+    """What in ``extra`` no PipelineOptions class defines (Beam would only warn and run
+    without it), each with the closest known option when there is one."""
+    parser = _BeamArgumentParser(allow_abbrev=False)  # as PipelineOptions parses them
+    for cls in {str(cls): cls for cls in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(extra)
+    known = [flag for action in parser._actions for flag in action.option_strings]
+    problems = []
+    for i, arg in enumerate(unknown):
+        name = arg.split("=", 1)[0]
+        if not name.startswith("-"):
+            if i == 0 or not unknown[i - 1].startswith("-"):  # not an unknown option's value
+                problems.append(f"unexpected argument {arg!r}")
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        problems.append(f"unknown option {name}" + (f" (did you mean {close[0]}?)" if close else ""))
+    return problems
+
+
 def main(args: argparse.Namespace) -> int:
+    extra = list(getattr(args, "extra", None) or [])
+    problems = unknown_options(extra)
+    if problems:
+        for problem in problems:
+            print(f"newswire enrich: error: {problem}", file=sys.stderr)
+        print("newswire enrich: neither newswire (newswire enrich --help) nor Apache Beam "
+              "defines these; nothing was run", file=sys.stderr)
+        return 2
     from pipeline.enrich.launch import run_with  # Beam pipeline and extractors: load only to run
 
     ours = {dest: getattr(args, dest) for dest in option_dests()}
-    options = PipelineOptions(list(getattr(args, "extra", None) or []), **ours)
+    options = PipelineOptions(extra, **ours)
     return run_with(options)

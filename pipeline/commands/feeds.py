@@ -11,10 +11,12 @@ from pipeline.reader.options import ReaderOptions
 from pipeline.reader.store import DEFAULT_STORE, FeedState, Store, StoreError
 from schemas.timefmt import to_rfc3339
 
-HELP = "show the feed reader's view of each feed (status, errors, next poll)"
+HELP = "show the feed reader's view of each feed (status, errors, next poll); parked records"
 DESCRIPTION = (
-    "Print one line per feed from the reader's store: last poll, HTTP status, entries "
-    "published, consecutive errors, next poll, state, and the last error or problem."
+    "status: one line per feed from the reader's store: last poll, HTTP status, entries "
+    "published, consecutive errors, next poll, state, and the last error or problem. "
+    "parked: the records Kafka refused for good (too large, invalid), with the reason. "
+    "retry: put parked records back in the outbox (after raising the limit that refused them)."
 )
 COLUMNS = ("feed", "last poll", "HTTP", "published", "errors", "next poll", "state", "last error / problem")
 
@@ -27,6 +29,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     status.add_argument("--all", action="store_true", help="include feeds no longer listed")
     status.add_argument("--failing-after", type=int, default=ReaderOptions().failing_after,
                         metavar="N", help="errors in a row shown as failing (default: %(default)s)")
+    parked = sub.add_parser("parked", help="list the records Kafka refused for good, with the reason")
+    retry = sub.add_parser("retry", help="put parked records back in the outbox for the next run")
+    retry.add_argument("seqs", nargs="*", type=int, metavar="SEQ",
+                       help="the records to retry (numbers from `feeds parked`; default: all)")
+    for command in (parked, retry):
+        command.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
+                             help="the reader's SQLite store (default: %(default)s)")
 
 
 def _time(epoch: float | None) -> str:
@@ -72,6 +81,15 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+def _parked(store: Store) -> str:
+    names = {feed.id: feed.name for feed in store.feeds(include_inactive=True)}
+    lines = ["seq  story_id  revision  bytes  feed  parked at  reason"]
+    for row in store.parked():
+        lines.append(f"{row.seq}  {row.story_id}  {row.revision}  {row.size}  {names.get(row.feed_id, '?')}  "
+                     f"{_time(row.parked_at)}  {row.reason}")
+    return "\n".join(lines)
+
+
 def main(args: argparse.Namespace) -> int:
     if not Path(args.store).exists():
         print(f"newswire feeds: no store at {args.store} (run `newswire ingest --store "
@@ -79,8 +97,16 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         with Store(args.store) as store:
+            if args.feeds_command == "parked":
+                print(_parked(store))
+                return 0
+            if args.feeds_command == "retry":
+                moved = store.unpark(args.seqs or None)
+                print(f"{moved} parked record(s) back in the outbox: the next `newswire ingest` sends them")
+                return 0 if moved or not args.seqs else 1
             feeds = store.feeds(include_inactive=args.all)
             waiting = store.pending_count()
+            parked = store.parked_count()
             articles = store.article_outcomes()
     except StoreError as exc:
         print(f"newswire feeds: {exc}", file=sys.stderr)
@@ -90,5 +116,6 @@ def main(args: argparse.Namespace) -> int:
     if articles:
         outcomes = ", ".join(f"{outcome} {count}" for outcome, count in articles.most_common())
         print(f"\narticle pages of new and edited entries: {outcomes}")
-    print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka")
+    print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka; "
+          f"{parked} parked (refused by Kafka for good: `newswire feeds parked`)")
     return 0

@@ -12,7 +12,8 @@ from pipeline import metrics
 from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.reader.feedlist import FeedListError, load_feed_list
 from pipeline.reader.options import DEFAULT_USER_AGENT, FETCH_ARTICLES, ReaderOptions
-from pipeline.reader.publish import Publisher
+from pipeline.reader.publish import DEFAULT_MAX_RECORD_BYTES, Publisher
+from pipeline.reader.redact import RedactingFilter
 from pipeline.reader.service import Reader
 from pipeline.reader.shard import parse_shard, select
 from pipeline.reader.store import DEFAULT_STORE, Store, StoreError
@@ -70,6 +71,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="longest time for one fetch, redirects included (default: %(default)s)")
     http.add_argument("--max-body-mb", type=float, default=d.max_body_bytes / 2**20, metavar="MB",
                       help="larger responses are cut off there and reported (default: %(default)s)")
+    http.add_argument("--max-entries", type=int, default=d.max_entries, metavar="N",
+                      help="entries read from one feed document, the first ones; the rest are "
+                           "counted and reported (default: %(default)s)")
     http.add_argument("--max-redirects", type=int, default=d.max_redirects, metavar="N",
                       help="redirects followed per fetch (default: %(default)s)")
     http.add_argument("--user-agent", default=DEFAULT_USER_AGENT,
@@ -89,11 +93,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="longest time for one page, redirects included (default: %(default)s)")
     http.add_argument("--allow-private-addresses", action="store_true",
                       help="allow feeds on loopback/private addresses (refused by default)")
+    http.add_argument("--allow-file-feeds", action="store_true",
+                      help="allow local files anywhere as feeds (by default only files in the "
+                           "feed list's own folder)")
     kafka = parser.add_argument_group("publishing")
     kafka.add_argument("--max-pending", type=int, default=d.max_pending, metavar="N",
                        help="records waiting for Kafka above which polling pauses (default: %(default)s)")
     kafka.add_argument("--kafka-timeout", type=float, default=30.0, metavar="SECONDS",
                        help="longest wait for Kafka per batch before retrying (default: %(default)s)")
+    kafka.add_argument("--max-record-bytes", type=int, default=DEFAULT_MAX_RECORD_BYTES, metavar="N",
+                       help="largest record (key + value) sent to Kafka; larger ones, and any Kafka "
+                            "refuses for good, are parked in the store (`newswire feeds parked`) "
+                            "instead of holding up the others (default: %(default)s)")
     kafka.add_argument("--publish-timeout", type=float, default=120.0, metavar="SECONDS",
                        help="with --once: how long to wait for Kafka to take every record (default: %(default)s)")
     kafka.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
@@ -109,8 +120,9 @@ def _options(args: argparse.Namespace) -> ReaderOptions:
         connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
         total_timeout=args.total_timeout, max_body_bytes=int(args.max_body_mb * 2**20),
         max_redirects=args.max_redirects, max_concurrency=args.concurrency,
-        per_host=args.per_host, max_pending=args.max_pending,
+        per_host=args.per_host, max_pending=args.max_pending, max_entries=args.max_entries,
         allow_private_addresses=args.allow_private_addresses, user_agent=args.user_agent,
+        allow_file_feeds=args.allow_file_feeds, file_feed_dir=str(Path(args.feeds).resolve().parent),
         fetch_articles=args.fetch_articles, host_rate=args.host_rate,
         page_max_bytes=int(args.page_max_mb * 2**20), page_timeout=args.page_timeout,
     )
@@ -119,13 +131,17 @@ def _options(args: argparse.Namespace) -> ReaderOptions:
 def main(args: argparse.Namespace) -> int:
     # httpx logs every request at INFO: one line per feed per poll is noise at this scale.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    for handler in logging.getLogger().handlers:  # no feed URL's password in any log line
+        handler.addFilter(RedactingFilter())
     try:
         options = _options(args)
         bootstrap = check_bootstrap_servers(args.bootstrap_servers)
         topic = check_topic_name(args.topic, "--topic")
         if args.kafka_timeout <= 0 or args.publish_timeout <= 0 or args.forget_after_days < 0:
             raise ValueError("--kafka-timeout and --publish-timeout must be > 0, --forget-after-days >= 0")
-        sources = load_feed_list(args.feeds)
+        if args.max_record_bytes < 1024:
+            raise ValueError(f"--max-record-bytes: {args.max_record_bytes} must be >= 1024")
+        sources = load_feed_list(args.feeds, allow_file_feeds=args.allow_file_feeds)
         if args.shard:
             shard, count = parse_shard(args.shard)
             sources = select(sources, shard, count)
@@ -137,7 +153,8 @@ def main(args: argparse.Namespace) -> int:
     except (ValueError, FeedListError, StoreError, OSError) as exc:
         print(f"newswire ingest: {exc}", file=sys.stderr)
         return 2
-    publisher = Publisher(args.store, bootstrap, topic, kafka_timeout=args.kafka_timeout).start()
+    publisher = Publisher(args.store, bootstrap, topic, kafka_timeout=args.kafka_timeout,
+                          max_record_bytes=args.max_record_bytes).start()
     reader = Reader.for_sources(
         store, sources, options, publisher=publisher,
         forget_after=args.forget_after_days * 86400 or None,
@@ -155,7 +172,8 @@ def main(args: argparse.Namespace) -> int:
         publisher.stop(timeout=args.kafka_timeout + 5)
         waiting = store.pending_count()
         store.close()
-    summary = f"{len(sources)} feeds: {counters.line()} published={publisher.stats.published} waiting={waiting}"
+    summary = (f"{len(sources)} feeds: {counters.line()} published={publisher.stats.published} "
+               f"waiting={waiting} parked={publisher.stats.parked}")
     print(f"newswire ingest: {summary}", flush=True)
     if waiting:
         log.error("%d records still wait for Kafka at %s; they stay in %s and are published by "

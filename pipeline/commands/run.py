@@ -9,7 +9,6 @@ its run() blocks), and a consumer here that prints each enriched story and dead 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import socket
@@ -30,7 +29,16 @@ import pipeline
 from pipeline.broker import DEFAULT_TOPICS, BrokerError, EmbeddedBroker, free_port
 from pipeline.commands.argtypes import positive_seconds
 from pipeline.display import format_dead_letter, format_story
-from pipeline.kafka_clients import check_bootstrap_servers, ensure_topics, make_consumer
+from pipeline.kafka_clients import (
+    EXIT_KAFKA_UNAVAILABLE,
+    KafkaUnavailable,
+    check_bootstrap_servers,
+    ensure_topics,
+    make_consumer,
+    security_environment,
+)
+from pipeline.kafkaio.offsets import end_offsets
+from pipeline.logging_setup import quiet
 from pipeline.sample_feeds import SAMPLE_DIR, SAMPLE_OPML, FeedServer, served_feed_list
 from pipeline.signals import stop_on_signals
 from schemas import DEAD_LETTER, ENRICHED_STORY, RecordError
@@ -48,7 +56,7 @@ DESCRIPTION = (
     "the parts at real infrastructure instead."
 )
 
-RAW, ENRICHED, DEAD = DEFAULT_TOPICS  # news.raw, news.enriched, news.deadletter
+RAW, ENRICHED, DEAD = DEFAULT_TOPICS[:3]  # news.raw, news.enriched, news.deadletter (not news.stats)
 POLL_MS = 200
 PROGRESS_EVERY_S = 2.0
 STOP_TIMEOUT_S = 30.0
@@ -69,6 +77,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--feeds", default=None, metavar="FILE",
         help="poll the feeds of this list (OPML or one URL per line) instead of the bundled "
         "sample served from 127.0.0.1",
+    )
+    parser.add_argument(
+        "--allow-private-addresses", action="store_true",
+        help="with --feeds: allow feeds on loopback or private (intranet) addresses, which "
+        "the reader refuses by default (as newswire ingest does)",
     )
     parser.add_argument(
         "--output-path", default=None, metavar="DIR",
@@ -101,7 +114,7 @@ class Child:
         self.name = name
         self.log_path = log_path
         package_root = str(Path(pipeline.__file__).resolve().parents[1])
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **security_environment())
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         with open(log_path, "wb") as log:
             # Its own session: Ctrl-C reaches this process only, which stops parts in order.
@@ -173,7 +186,7 @@ def scrape_polls(url: str) -> Counter[str] | None:
 def open_consumer(bootstrap: str) -> KafkaConsumer:
     """Reads the three topics from their current ends: this run's records only."""
     consumer = make_consumer(bootstrap, group_id=None)
-    partitions = [TopicPartition(topic, p) for topic in DEFAULT_TOPICS
+    partitions = [TopicPartition(topic, p) for topic in (RAW, ENRICHED, DEAD)
                   for p in sorted(consumer.partitions_for_topic(topic) or ())]
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
@@ -208,6 +221,7 @@ class Run:
         self.consumer: KafkaConsumer | None = None
         self.bootstrap = ""
         self.metrics_url = ""
+        self.group = ""
         self.tally = Tally()
 
     # -- start ---------------------------------------------------------------------------
@@ -232,13 +246,8 @@ class Run:
             say(f"  broker    Kafka at {self.bootstrap}{note}")
             return
         port = self.args.broker_port if port_is_free(self.args.broker_port) else 0
-        kafka_log = logging.getLogger("kafka")
-        level = kafka_log.level
-        kafka_log.setLevel(logging.CRITICAL)  # "connection refused" until the broker listens
-        try:
+        with quiet("pipeline.broker"):  # the banner line below says what they log
             self.broker = EmbeddedBroker(port=port, topics=DEFAULT_TOPICS).start()
-        finally:
-            kafka_log.setLevel(level)
         self.bootstrap = self.broker.bootstrap
         stale = [p for p in self.dir.glob(f"{self.store.name}*") if p.is_file()]
         if stale:  # a store of an earlier run says "published" of what this new broker lacks
@@ -252,7 +261,7 @@ class Run:
     def _feed_list(self) -> tuple[Path, bool]:
         if self.args.feeds:
             say(f"  feeds     {self.args.feeds}")
-            return Path(self.args.feeds), False
+            return Path(self.args.feeds), self.args.allow_private_addresses
         self.feed_server = FeedServer(SAMPLE_DIR).start()
         feeds = served_feed_list(SAMPLE_OPML, self.feed_server, self.dir / "feeds.opml")
         say(f"  feeds     the bundled sample ({SAMPLE_DIR}) served at {self.feed_server.base_url}")
@@ -260,13 +269,14 @@ class Run:
 
     def _start_pipeline(self) -> None:
         embedded = self.broker is not None
+        self.group = "newswire-run" if embedded else f"newswire-run-{self.started:%Y%m%dT%H%M%SZ}"
         argv = [
             "enrich", "--bootstrap-servers", self.bootstrap, "--input-topic", RAW,
             "--output-topic", ENRICHED, "--dead-letter-topic", DEAD,
             "--output-path", str(self.enriched_dir), "--output-roll-seconds", "10",
             # A fresh broker: all of news.raw. A shared Kafka: what is published from now on,
             # under a group of this run's own.
-            "--consumer-group", "newswire-run" if embedded else f"newswire-run-{self.started:%Y%m%dT%H%M%SZ}",
+            "--consumer-group", self.group,
             "--start-from", "earliest" if embedded else to_rfc3339(self.started),
             "--runner", "FnApiRunner",
         ]
@@ -282,7 +292,7 @@ class Run:
             "--topic", RAW, "--store", str(self.store), "--metrics-port", str(port),
             "--interval", interval, "--min-interval", interval, "--max-interval", interval,
         ]
-        if private:  # the sample server on 127.0.0.1 is the only feed host
+        if private:  # the sample server on 127.0.0.1, or the user allowed it
             argv.append("--allow-private-addresses")
         self.reader = self._spawn("reader", argv)
         say(f"  reader    newswire ingest, a poll of each feed every {interval} s "
@@ -351,6 +361,7 @@ class Run:
                 self.tally.polls = polls
             say("stopping: the reader (it finishes sending what it has)")
             self.reader.stop()
+            self._catch_up()
         if self.pipeline is not None and self.pipeline.exited() is None:
             self._drain(stop)
             say("stopping: the pipeline (it finishes its JSON Lines files)")
@@ -372,6 +383,25 @@ class Run:
             self.feed_server.stop()
         if self.broker is not None:
             self.broker.stop()
+
+    def _catch_up(self, timeout_s: float = 10.0) -> None:
+        """Count what the reader published up to its end: read news.raw to its last offset
+        (checked as the Kafka IO checks it: the embedded broker under-reports end offsets)."""
+        if self.consumer is None:
+            return
+        partitions = [tp for tp in self.consumer.assignment() if tp.topic == RAW]
+        probe = make_consumer(self.bootstrap)
+        try:
+            ends = end_offsets(probe, partitions)
+        except KafkaError as exc:
+            say(f"cannot count what the reader published last ({exc})")
+            return
+        finally:
+            probe.close()
+        deadline = time.monotonic() + timeout_s
+        while (any(self.consumer.position(tp) < ends[tp] for tp in partitions)
+               and time.monotonic() < deadline):
+            self.consume()
 
     def _drain(self, stop) -> None:
         """Keep consuming until every published story came out of the pipeline."""
@@ -404,9 +434,13 @@ class Run:
         lines.append(f"  dead letters {sum(tally.dead.values())} to {DEAD}"
                      + (f" ({stages})" if stages else ""))
         if tally.done < tally.published:
+            if self.broker is not None:
+                what = ("they are lost with the embedded broker, which keeps data in memory only")
+            else:
+                what = (f"`newswire enrich --bootstrap-servers {self.bootstrap} --consumer-group "
+                        f"{self.group} --start-from {to_rfc3339(self.started)}` reads them again")
             lines.append(f"  in flight    {tally.published - tally.done} published stories had "
-                         "not come out of the pipeline when it stopped; a restart on the same "
-                         "Kafka resumes them (committed offsets)")
+                         f"not come out of the pipeline when it stopped; {what}")
         if tally.invalid:
             lines.append(f"  invalid      {tally.invalid} records on the output topics were not "
                          "valid (shown above)")
@@ -442,7 +476,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"newswire run: --broker-port: {args.broker_port} is not a TCP port", file=sys.stderr)
         return 2
     run = Run(args)
-    failure = None
+    failure, status = None, 1
     with stop_on_signals() as stop:
         try:
             run.start()
@@ -450,6 +484,8 @@ def main(args: argparse.Namespace) -> int:
             failure = run.watch(stop, until)
         except (ValueError, OSError, BrokerError, KafkaError) as exc:
             failure = f"could not start: {exc}"
+            if isinstance(exc, KafkaUnavailable):
+                status = EXIT_KAFKA_UNAVAILABLE
         finally:
             try:
                 run.stop(stop)
@@ -459,4 +495,4 @@ def main(args: argparse.Namespace) -> int:
     if failure:
         print(f"newswire run: {failure}", file=sys.stderr)
     say(run.summary())
-    return 1 if failure else 0
+    return status if failure else 0

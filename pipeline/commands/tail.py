@@ -16,17 +16,25 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.commands.argtypes import positive_int, positive_seconds
-from pipeline.display import format_story, story_matches
+from pipeline.display import (
+    count_matches,
+    format_count,
+    format_dead_letter,
+    format_story,
+    story_matches,
+)
 from pipeline.kafka_clients import (
+    KafkaUnavailable,
     check_bootstrap_servers,
     check_topic_name,
     make_consumer,
 )
+from pipeline.kafkaio.offsets import end_offsets, offsets_for_time
 from pipeline.signals import stop_on_signals
-from schemas import ENRICHED_STORY, RecordError
+from schemas import DEAD_LETTER, ENRICHED_STORY, STATS, RecordError
 from schemas.timefmt import parse_rfc3339
 
-HELP = "print enriched stories from Kafka as they arrive (compact, or JSON lines for jq)"
+HELP = "print enriched stories (or dead letters) from Kafka as they arrive, compact or JSON"
 DESCRIPTION = (
     "Read the enriched topic and print each story compactly (title, publisher; dateline "
     "places with country codes, credit, cited agencies, photo credit) or, with --json, as "
@@ -35,11 +43,14 @@ DESCRIPTION = (
     "resumes from the group's committed offsets (earliest when it has none, or --from) "
     "and commits what it printed. Records that are not valid enriched stories are reported "
     "on stderr with topic, partition and offset, and skipped. Stops on Ctrl-C, after --max "
-    "records or after --timeout seconds without a new record."
+    "records or after --timeout seconds without a new record. With --dead-letters it reads "
+    "the dead-letter topic: each record's stage, reason, origin (topic[partition]@offset), "
+    "time, error type and the start of its payload; --stage selects stages."
 )
 
 POLL_MS = 200
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+STAGES = tuple(DEAD_LETTER.schema["properties"]["stage"]["enum"])
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT...] (default: %(default)s, "
         "where `newswire run` starts its broker)",
     )
-    parser.add_argument("--topic", default="news.enriched", metavar="NAME",
-                        help="topic to read (default: %(default)s)")
+    parser.add_argument("--topic", default=None, metavar="NAME",
+                        help="topic to read (default: news.enriched; news.deadletter with "
+                        "--dead-letters, news.stats with --stats)")
+    parser.add_argument(
+        "--dead-letters", action="store_true",
+        help="read dead letters (records the pipeline or the reader could not process) "
+        "instead of enriched stories",
+    )
+    parser.add_argument(
+        "--stage", action="append", choices=STAGES, default=[], metavar="STAGE",
+        help="with --dead-letters: only those of this stage (repeat for several): "
+        + ", ".join(STAGES),
+    )
+    parser.add_argument(
+        "--stats", action="store_true",
+        help="read windowed counts (newswire enrich --stats-topic) instead of stories: one line "
+        "per firing of a minute's count by country, credit or cited agency; --country, --credit "
+        "and --cited then pick which counts to show",
+    )
     parser.add_argument(
         "--group", default=None, metavar="NAME",
         help="join this consumer group: resume from its committed offsets and commit what "
@@ -141,25 +169,32 @@ class TailCounts:
                 f"{self.invalid} invalid (skipped)")
 
 
+def start_offsets(
+    bootstrap: str, partitions: list[TopicPartition], start: Position
+) -> dict[TopicPartition, int]:
+    """Where ``start`` is in each partition, found by a consumer of its own (no group),
+    with the Kafka IO's checks of what the broker answers (pipeline.kafkaio.offsets: the
+    embedded broker under-reports end offsets and answers a future time with offset 0)."""
+    probe = make_consumer(bootstrap)
+    try:
+        beginnings = probe.beginning_offsets(partitions)
+        if start.kind == "earliest":
+            return dict(beginnings)
+        ends = end_offsets(probe, partitions)
+        if start.kind == "latest":
+            return ends
+        if start.kind == "time":
+            return offsets_for_time(probe, partitions, start.value, beginnings, ends)
+        # an offset, kept within what each partition holds
+        return {tp: min(max(start.value, beginnings[tp]), ends[tp]) for tp in partitions}
+    finally:
+        probe.close()
+
+
 def _seek(consumer: KafkaConsumer, partitions: list[TopicPartition], start: Position) -> None:
-    if start.kind == "earliest":
-        consumer.seek_to_beginning(*partitions)
-    elif start.kind == "latest":
-        consumer.seek_to_end(*partitions)
-    elif start.kind == "time":
-        found = consumer.offsets_for_times({tp: start.value for tp in partitions})
-        ends = consumer.end_offsets(partitions)
-        for tp in partitions:
-            hit = found.get(tp)
-            # No record at or after the time: Kafka answers None; the embedded broker
-            # (Tansu) answers offset 0 with timestamp -1. Both mean "start at the end".
-            known = hit is not None and hit.offset >= 0 and hit.timestamp >= 0
-            consumer.seek(tp, hit.offset if known else ends[tp])
-    else:  # an offset, kept within what each partition holds
-        firsts = consumer.beginning_offsets(partitions)
-        ends = consumer.end_offsets(partitions)
-        for tp in partitions:
-            consumer.seek(tp, min(max(start.value, firsts[tp]), ends[tp]))
+    bootstrap = consumer.config["bootstrap_servers"]
+    for tp, offset in start_offsets(bootstrap, partitions, start).items():
+        consumer.seek(tp, offset)
 
 
 class _SeekOnAssign(ConsumerRebalanceListener):
@@ -198,8 +233,19 @@ def open_consumer(args: argparse.Namespace) -> KafkaConsumer:
     return consumer
 
 
-def render(record: dict[str, Any], as_json: bool) -> str:
-    return orjson.dumps(record).decode() if as_json else format_story(record)
+def render(record: dict[str, Any], args: argparse.Namespace) -> str:
+    if args.json:
+        return orjson.dumps(record).decode()
+    if args.dead_letters:
+        return format_dead_letter(record, details=True)
+    return format_count(record) if args.stats else format_story(record)
+
+
+def matches(record: dict[str, Any], args: argparse.Namespace) -> bool:
+    if args.dead_letters:
+        return not args.stage or record["stage"] in args.stage
+    match = count_matches if args.stats else story_matches
+    return match(record, credit=args.credit, cited=args.cited, countries=args.country)
 
 
 def tail(
@@ -211,6 +257,10 @@ def tail(
 ) -> TailCounts:
     """Print records until ``stop`` is set, --max stories were printed or --timeout passed."""
     counts = TailCounts()
+    if args.dead_letters:
+        codec, kind = DEAD_LETTER, "dead letter"
+    else:
+        codec, kind = (STATS, "windowed count") if args.stats else (ENRICHED_STORY, "enriched story")
     last_activity: float | None = None
     while not stop.is_set():
         batch = consumer.poll(timeout_ms=POLL_MS)
@@ -225,18 +275,17 @@ def tail(
                 where = f"{message.topic}[{message.partition}]@{message.offset}"
                 try:
                     if message.value is None:
-                        raise RecordError("$", "no value (a tombstone)", ENRICHED_STORY.name)
-                    record = ENRICHED_STORY.decode(message.value)
+                        raise RecordError("$", "no value (a tombstone)", codec.name)
+                    record = codec.decode(message.value)
                 except RecordError as exc:
                     counts.invalid += 1
-                    print(f"newswire tail: skipped {where}: not a valid enriched story "
+                    print(f"newswire tail: skipped {where}: not a valid {kind} "
                           f"({exc})", file=err, flush=True)
                     continue
-                if not story_matches(record, credit=args.credit, cited=args.cited,
-                                     countries=args.country):
+                if not matches(record, args):
                     counts.filtered += 1
                     continue
-                print(render(record, args.json), file=out, flush=True)
+                print(render(record, args), file=out, flush=True)
                 counts.printed += 1
                 if args.max is not None and counts.printed >= args.max:
                     stop.set()
@@ -253,6 +302,17 @@ def tail(
 def main(args: argparse.Namespace) -> int:
     try:
         args.bootstrap_servers = check_bootstrap_servers(args.bootstrap_servers)
+        if args.stage and not args.dead_letters:
+            raise ValueError("--stage: only with --dead-letters (stories have no stage)")
+        if args.dead_letters and (args.credit or args.cited or args.country):
+            raise ValueError("--credit, --cited and --country filter stories, not dead "
+                             "letters; use --stage")
+        if args.dead_letters and args.stats:
+            raise ValueError("--stats: windowed counts, not dead letters; give one of the two")
+        default_topic = "news.enriched"
+        if args.dead_letters or args.stats:
+            default_topic = "news.deadletter" if args.dead_letters else "news.stats"
+        args.topic = args.topic or default_topic
         check_topic_name(args.topic, "--topic")
         if args.group is not None and not args.group.strip():
             raise ValueError("--group: empty; give a consumer group name or leave it out")
@@ -262,6 +322,8 @@ def main(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         try:
             consumer = open_consumer(args)
+        except KafkaUnavailable:
+            raise  # one line and its own exit status (pipeline/cli.py)
         except (ValueError, KafkaError) as exc:
             print(f"newswire tail: {exc}", file=sys.stderr)
             return 2

@@ -5,8 +5,12 @@ and dead-letter topic.
       → DedupByRevision → EncodeEnriched → WriteToKafka(enriched) [+ WriteJsonLines]
     each step's failures (and records Kafka refuses) → ToDeadLetters → WriteToKafka(dead letters)
 
+    with --stats-topic: DedupByRevision → CountStories → WriteToKafka(stats)
+
 No GroupByKey, no Flatten and no windows downstream of the source, so it runs continuously on
-Beam's FnApiRunner (the DirectRunner here) as well as on Prism, Flink and Dataflow. Every sink
+Beam's FnApiRunner (the DirectRunner here) as well as on Prism, Flink and Dataflow. The one
+exception, the windowed counts of --stats-topic, is refused where windows never fire
+(options.py). Every sink
 makes its bundle durable in ``finish_bundle`` (Kafka acknowledgements, fsync), and the
 source commits a bundle's offsets only after that: a stop at any point loses nothing, and
 what was in flight is read again after the restart (at-least-once; consumers dedup by key).
@@ -43,6 +47,7 @@ from transforms.beam import (
     revision_of,
     story_id_of,
 )
+from transforms.beam_stats import CountStories
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +111,9 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
         story_id_of, revision_of, config.dedup_ttl_seconds
     )
     encoded = unique | "EncodeEnriched" >> EncodeEnriched(__version__)
+    if config.stats_topic:  # windowed counts: only where windows fire (checked by options)
+        counts = unique | "CountStories" >> CountStories(__version__, config.stats_lateness_seconds)
+        counts | "WriteStats" >> _write(config, config.stats_topic)  # refusals: logged, counted
     written = encoded.ok | "WriteEnriched" >> _write(config, config.output_topic)
     if not java:  # counts what Kafka acknowledged (the Java sink reports no deliveries)
         written.delivered | "CountEnriched" >> CountEnriched(config.metrics_port)

@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
@@ -60,6 +62,39 @@ def step_seconds(result: PipelineResult) -> dict[str, float]:
     return seconds
 
 
+# Namespaces of newswire.* counters that do not count failures of a stage.
+_NOT_STAGES = ("newswire.dedup", "newswire.files", "newswire.deadletter")
+
+
+def run_counts(result: PipelineResult, config: EnrichConfig) -> str | None:
+    """``read 8, enriched 4, dead-lettered 2 (decode 1, validate 1), duplicates dropped 2``
+    from the finished pipeline's counters (kafkaio records read and written, a stage's
+    failures in ``newswire.<stage>``, dedup's duplicate and stale); None when the runner
+    reports no counters to this process."""
+    try:
+        counters = result.metrics().query()["counters"]
+    except (AttributeError, NotImplementedError, KeyError):
+        return None
+    if not counters:
+        return None
+    read = enriched = duplicates = 0
+    dead: Counter[str] = Counter()
+    for counter in counters:
+        namespace, name = counter.key.metric.namespace, counter.key.metric.name
+        value = counter.committed if counter.committed is not None else counter.attempted
+        if namespace == "kafkaio" and name.startswith("records_read/"):
+            read += value
+        elif namespace == "kafkaio" and name == f"records_written/{config.output_topic}":
+            enriched += value
+        elif namespace == "newswire.dedup" and name in ("duplicate", "stale"):
+            duplicates += value
+        elif namespace.startswith("newswire.") and namespace not in _NOT_STAGES and name != "ok":
+            dead[namespace.split(".", 1)[1]] += value
+    stages = ", ".join(f"{stage} {n}" for stage, n in sorted(dead.items()) if n)
+    return (f"read {read}, enriched {enriched}, dead-lettered {sum(dead.values())}"
+            f"{f' ({stages})' if stages else ''}, duplicates dropped {duplicates}")
+
+
 def check_topics(config: EnrichConfig) -> None:
     """Raise ValueError naming the option if a topic is missing (the broker would create a
     misspelled output topic silently)."""
@@ -72,8 +107,9 @@ def check_topics(config: EnrichConfig) -> None:
         ("--input-topic", config.input_topic),
         ("--output-topic", config.output_topic),
         ("--dead-letter-topic", config.dead_letter_topic),
+        ("--stats-topic", config.stats_topic),
     ):
-        if topic not in existing:
+        if topic is not None and topic not in existing:
             raise ValueError(
                 f"{option}: topic {topic!r} does not exist on {config.bootstrap_servers}; create "
                 "it first (`newswire broker` creates the default topics)"
@@ -160,10 +196,14 @@ def run_with(options: PipelineOptions) -> int:
     )
     settle_heap()
     status = 0
+    started = time.monotonic()
     try:
         with _terminate_on_sigterm():
             result = pipeline.run()
             result.wait_until_finish()
+        if config.bounded:
+            counts = run_counts(result, config) or "counts not reported by this runner"
+            print(f"newswire enrich: {counts} in {time.monotonic() - started:.1f} s", flush=True)
         spent = sorted(step_seconds(result).items(), key=itemgetter(1), reverse=True)
         if spent:
             log.info("enrich: seconds by step: %s",

@@ -91,6 +91,18 @@ class NewswireOptions(PipelineOptions):
             "it (bounds dedup state); 0 keeps it for the life of the pipeline. Needs a runner "
             "with real watermarks (Prism, Flink, Dataflow) (default: %(default)s)",
         )
+        group.add_argument(
+            "--stats-topic", dest="stats_topic", default=None,
+            help="also write counts per event-time minute of stories by dateline country, "
+            "credited and cited agency to this topic (e.g. news.stats; schemas/stats.schema.json). "
+            "Needs a runner that fires windows (PrismRunner, FlinkRunner, DataflowRunner) or "
+            "--bounded (default: off)",
+        )
+        group.add_argument(
+            "--stats-lateness-minutes", dest="stats_lateness_minutes", type=float, default=10.0,
+            help="count stories that arrive behind the watermark up to this many minutes after "
+            "their window's end (a late pane); later ones are not counted (default: %(default)s)",
+        )
 
 
 def option_dests() -> list[str]:
@@ -117,6 +129,8 @@ class EnrichConfig:
     kafka_io: str
     dedup_ttl_seconds: int
     metrics_port: int | None
+    stats_topic: str | None = None  # None: no windowed counts
+    stats_lateness_seconds: int = 600
 
 
 def parse_start_from(value: str) -> str:
@@ -173,6 +187,7 @@ def checked(options: PipelineOptions) -> EnrichConfig:
             "dedup state would expire at once; use it with --runner PrismRunner, FlinkRunner or "
             "DataflowRunner, or leave it at 0"
         )
+    stats_topic = _checked_stats_topic(opts, runner, set(topics.values()))
     return EnrichConfig(
         bootstrap_servers=check_bootstrap_servers(opts.bootstrap_servers, "--bootstrap-servers"),
         input_topic=topics["--input-topic"],
@@ -187,4 +202,32 @@ def checked(options: PipelineOptions) -> EnrichConfig:
         kafka_io=opts.kafka_io,
         dedup_ttl_seconds=int(opts.dedup_ttl_hours * 3600),
         metrics_port=opts.metrics_port,
+        stats_topic=stats_topic,
+        stats_lateness_seconds=int(opts.stats_lateness_minutes * 60),
     )
+
+
+def _checked_stats_topic(opts: NewswireOptions, runner: str, other_topics: set[str]) -> str | None:
+    """The --stats-topic, checked: a valid name, not one of the other topics, and a runner that
+    fires windows. The runners of _EAGER_TIMER_RUNNERS never fire a GroupByKey behind an
+    unbounded source (the FnApiRunner, and the DirectRunner when it falls back to it without
+    Prism): the counts would wait in memory for ever. A bounded run fires them at its end."""
+    if not opts.stats_lateness_minutes >= 0:
+        raise ValueError(f"--stats-lateness-minutes: {opts.stats_lateness_minutes}; must be >= 0")
+    if opts.stats_topic is None:
+        return None
+    topic = check_topic_name(opts.stats_topic, "--stats-topic")
+    if topic in other_topics:
+        raise ValueError(
+            f"--stats-topic: {topic!r} is also the input, output or dead-letter topic; give "
+            "the counts a topic of their own (e.g. news.stats)"
+        )
+    if not opts.bounded and runner in _EAGER_TIMER_RUNNERS:
+        which = "the FnApiRunner" if runner == "FnApiRunner" else (
+            f"the {runner} falls back to the FnApiRunner where Prism cannot be had, and that")
+        raise ValueError(
+            f"--stats-topic: {which} never fires windows behind an unbounded source (the counts "
+            "would wait in memory for ever); use --runner PrismRunner (the DirectRunner's first "
+            "choice), FlinkRunner or DataflowRunner, or --bounded"
+        )
+    return topic

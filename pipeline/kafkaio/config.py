@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
+from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name, client_security
 from schemas.timefmt import parse_rfc3339
 
 # No `from __future__ import annotations` here: Beam reads these NamedTuple hints at runtime.
@@ -100,9 +100,14 @@ def _check_bool(name: str, value: Any) -> None:
 def _check_client_config(
     name: str, config: Any, known: Mapping[str, Any], owned: Mapping[str, str], client: str
 ) -> Mapping[str, Any]:
+    """The settings, checked, over the process's security settings (``newswire
+    --kafka-config`` / NEWSWIRE_KAFKA_*): they become part of the config, so they travel
+    with it to remote workers (secrets as ``Secret``, files as ``ShippedFile``: see
+    pipeline/kafka_security.py)."""
     if not isinstance(config, Mapping):
         raise TypeError(f"{name}: expected a mapping of kafka-python {client} settings, "
                          f"got {type(config).__name__}")
+    config = {**client_security(), **config}
     unknown = sorted(key for key in config if key not in known)
     if unknown:
         raise ValueError(

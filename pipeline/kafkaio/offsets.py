@@ -138,13 +138,24 @@ def start_offsets(
             else:
                 starts[tp] = max(committed, beginnings[tp])
         return starts
-    target = config.start_timestamp_ms
-    found = consumer.offsets_for_times({tp: target for tp in partitions})
+    return offsets_for_time(consumer, partitions, config.start_timestamp_ms, beginnings, ends)
+
+
+def offsets_for_time(
+    consumer: KafkaConsumer,
+    partitions: list[TopicPartition],
+    target_ms: int,
+    beginnings: dict[TopicPartition, int],
+    ends: dict[TopicPartition, int],
+) -> dict[TopicPartition, int]:
+    """Per partition, the first offset whose record has a timestamp at or after
+    ``target_ms`` (``ends`` where none has): the broker's answer, checked (see the module doc)."""
+    found = consumer.offsets_for_times({tp: target_ms for tp in partitions})
     starts = {}
     for tp in partitions:
         answer = found.get(tp)
         candidate = ends[tp] if answer is None or answer.timestamp < 0 else answer.offset
-        starts[tp] = offset_for_time(consumer, tp, target, candidate, beginnings[tp], ends[tp])
+        starts[tp] = offset_for_time(consumer, tp, target_ms, candidate, beginnings[tp], ends[tp])
     return starts
 
 

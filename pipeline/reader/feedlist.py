@@ -5,6 +5,10 @@ may be an ``http(s)://`` URL, a ``file://`` URL, or a path (relative to the list
 OPML outlines with an ``xmlUrl`` attribute are feeds, at any nesting depth. Errors name the
 file and line (or outline) and are all reported at once.
 
+Local files are feeds only inside the list's own folder (a list and its files kept together),
+so that a list written elsewhere (an OPML export) cannot make the reader publish
+``file:///etc/passwd``; ``allow_file_feeds`` lifts that. The fetcher checks it again when it
+reads (``ReaderOptions.file_feed_dir``), after resolving symbolic links.
 A feed may set its own article fetching (``--fetch-articles``): ``fetch-articles=always``
 (``auto``, ``never``) after the URL on its line, or ``fetchArticles="always"`` on its
 OPML outline.
@@ -16,6 +20,8 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from pipeline.reader.options import FETCH_ARTICLES
 from pipeline.reader.safety import UnsafeURLError, check_feed_url
@@ -42,7 +48,7 @@ def _fetch_setting(value: str | None, where: str) -> str | None:
     return value
 
 
-def load_feed_list(path: str | Path) -> list[FeedSource]:
+def load_feed_list(path: str | Path, *, allow_file_feeds: bool = False) -> list[FeedSource]:
     """Read a feed list file (OPML or plain text, told apart by content)."""
     path = Path(path)
     try:
@@ -51,12 +57,12 @@ def load_feed_list(path: str | Path) -> list[FeedSource]:
         raise FeedListError(f"feed list {path}: cannot read it ({exc.strerror})") from exc
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
     if head.startswith(b"<"):
-        return parse_opml(data, origin=str(path), base_dir=path.parent)
+        return parse_opml(data, origin=str(path), base_dir=path.parent, allow_file_feeds=allow_file_feeds)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FeedListError(f"feed list {path}: not UTF-8 text ({exc})") from exc
-    return parse_plain_list(text, origin=str(path), base_dir=path.parent)
+    return parse_plain_list(text, origin=str(path), base_dir=path.parent, allow_file_feeds=allow_file_feeds)
 
 
 def _to_url(value: str, base_dir: Path) -> str:
@@ -64,6 +70,17 @@ def _to_url(value: str, base_dir: Path) -> str:
     if _SCHEME.match(value):
         return value
     return (base_dir / value).resolve().as_uri()
+
+
+def _feed_url(value: str, base_dir: Path, allow_file_feeds: bool) -> str:
+    url = check_feed_url(_to_url(value, base_dir))
+    if allow_file_feeds or urlsplit(url).scheme.lower() != "file":
+        return url
+    real, root = Path(url2pathname(urlsplit(url).path)).resolve(), base_dir.resolve()
+    if not real.is_relative_to(root):
+        raise UnsafeURLError(f"{url}: a local file outside the feed list's folder {root} "
+                             "(allow with --allow-file-feeds)")
+    return url
 
 
 def _unique(sources: list[tuple[str, FeedSource]], origin: str) -> list[FeedSource]:
@@ -81,7 +98,8 @@ def _unique(sources: list[tuple[str, FeedSource]], origin: str) -> list[FeedSour
     return out
 
 
-def parse_plain_list(text: str, *, origin: str = "feed list", base_dir: Path = Path(".")) -> list[FeedSource]:
+def parse_plain_list(text: str, *, origin: str = "feed list", base_dir: Path = Path("."),
+                     allow_file_feeds: bool = False) -> list[FeedSource]:
     sources: list[tuple[str, FeedSource]] = []
     problems = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -91,7 +109,7 @@ def parse_plain_list(text: str, *, origin: str = "feed list", base_dir: Path = P
         setting = _FETCH_SETTING.search(value)
         try:
             mode = _fetch_setting(setting.group(1) if setting else None, "fetch-articles=")
-            url = check_feed_url(_to_url(value[: setting.start()] if setting else value, base_dir))
+            url = _feed_url(value[: setting.start()] if setting else value, base_dir, allow_file_feeds)
         except UnsafeURLError as exc:
             problems.append(f"{origin} line {number}: {exc}")
             continue
@@ -103,7 +121,8 @@ def parse_plain_list(text: str, *, origin: str = "feed list", base_dir: Path = P
     return _unique(sources, origin)
 
 
-def parse_opml(data: bytes, *, origin: str = "feed list", base_dir: Path = Path(".")) -> list[FeedSource]:
+def parse_opml(data: bytes, *, origin: str = "feed list", base_dir: Path = Path("."),
+               allow_file_feeds: bool = False) -> list[FeedSource]:
     # The operator's own file, but still never expand entity declarations from it.
     if b"<!ENTITY" in data.upper():
         raise FeedListError(f"{origin}: OPML with entity declarations (<!ENTITY) is refused")
@@ -123,7 +142,7 @@ def parse_opml(data: bytes, *, origin: str = "feed list", base_dir: Path = Path(
         where = f"outline {number}" + (f" ({title})" if title else "")
         try:
             mode = _fetch_setting(outline.get("fetchArticles"), "fetchArticles")
-            url = check_feed_url(_to_url(raw.strip(), base_dir))
+            url = _feed_url(raw.strip(), base_dir, allow_file_feeds)
         except UnsafeURLError as exc:
             problems.append(f"{origin} {where}: {exc}")
             continue

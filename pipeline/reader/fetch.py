@@ -3,9 +3,10 @@
 What a long-running poller needs from its HTTP client, decided here once:
 
 - connect, read and total timeouts (a server that drips bytes cannot hold a slot forever);
-- a maximum body size, counted on the decoded bytes while streaming (so a gzip bomb is
-  cut too); a longer body is cut off and the result says so;
-- gzip/deflate (and brotli when the ``brotli`` package is there); a descriptive User-Agent; conditional GET (If-None-Match /
+- a maximum body size counted on the DECODED bytes, whatever the Content-Encoding and
+  however many layers (``body.read_body``: a gzip-in-gzip or zstd bomb is cut at the limit
+  too); a longer body is cut off and the result says so; an unknown coding is an error;
+- gzip/deflate/brotli asked for; a descriptive User-Agent; conditional GET (If-None-Match /
   If-Modified-Since) with 304 reported as "not modified";
 - redirects followed by hand: a chain of 301/308 gives the URL to store for the next poll,
   a 302/307 (or anything after one) does not; only http/https targets are followed;
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import os
+import stat
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -29,12 +31,7 @@ from urllib.request import url2pathname
 import httpcore
 import httpx
 
-try:  # httpx decodes Content-Encoding: br only with it
-    import brotli  # noqa: F401
-    ACCEPT_ENCODING = "gzip, deflate, br"
-except ImportError:  # pragma: no cover - brotli is an install requirement
-    ACCEPT_ENCODING = "gzip, deflate"
-
+from pipeline.reader.body import ACCEPT_ENCODING, BodyError, read_body
 from pipeline.reader.options import ReaderOptions
 from pipeline.reader.safety import GuardedNetworkBackend, PrivateAddressError
 
@@ -221,28 +218,41 @@ class Fetcher:
                 )
             if not 200 <= status < 300:
                 return FetchResult(**common, error=f"HTTP {status} {response.reason_phrase}")
-            body, truncated = await self._read_limited(response, max_bytes)
+            try:
+                body, truncated = await read_body(response, max_bytes or self.options.max_body_bytes)
+            except BodyError as exc:
+                return FetchResult(**common, error=f"cannot decode the response body: {exc}")
             return FetchResult(**common, body=body, truncated=truncated)
         finally:
             await response.aclose()
 
-    async def _read_limited(self, response: httpx.Response, limit: int | None = None) -> tuple[bytes, bool]:
-        limit = limit or self.options.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            if size + len(chunk) > limit:
-                chunks.append(chunk[: limit - size])
-                return b"".join(chunks), True
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks), False
+    def _file_refused(self, path: str) -> str | None:
+        """Why the local file at ``path`` may not be read as a feed, or None."""
+        if self.options.allow_file_feeds:
+            return None
+        root = self.options.file_feed_dir
+        if root is None:
+            return f"{path}: local files are not read as feeds here (allow with --allow-file-feeds)"
+        real, root = os.path.realpath(path), os.path.realpath(root)
+        if os.path.commonpath([real, root]) != root:
+            return (f"{path}: outside the feed list's folder {root} (it resolves to {real}); "
+                    "allow with --allow-file-feeds")
+        return None
 
     def _read_file(self, url: str, last_modified: str | None) -> FetchResult:
         path = url2pathname(urlsplit(url).path)
+        refused = self._file_refused(path)
+        if refused:
+            return FetchResult(url, url, error=f"refused: {refused}")
         try:
-            with open(path, "rb") as handle:
-                stamp = email.utils.formatdate(os.fstat(handle.fileno()).st_mtime, usegmt=True)
+            # O_NONBLOCK: opening a FIFO does not wait for a writer (a thread blocked there
+            # kept `ingest --once` from ever exiting); only regular files are read.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            with open(descriptor, "rb") as handle:
+                info = os.fstat(descriptor)
+                if not stat.S_ISREG(info.st_mode):
+                    return FetchResult(url, url, error=f"refused: {path} is not a regular file")
+                stamp = email.utils.formatdate(info.st_mtime, usegmt=True)
                 headers = {"last-modified": stamp}
                 if last_modified and stamp == last_modified:
                     return FetchResult(url, url, headers=headers, not_modified=True)

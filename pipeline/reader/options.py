@@ -24,6 +24,9 @@ class ReaderOptions:
         is polled every ``max_backoff`` only, and reported.
     max_pending: records waiting for Kafka in the store (the outbox) above which polling
         pauses until Kafka acknowledged enough of them.
+    max_entries: entries read from one document (the first ones); the rest are reported.
+    file_feed_dir: local files under this folder may be read as feeds (the feed list's own
+        folder); None: no local file may, unless ``allow_file_feeds``.
     fetch_articles: "auto" (fetch an entry's page when the feed gave only a summary),
         "always" or "never"; a feed of the list may say otherwise.
     host_rate: requests per second to one host (feed polls and pages together; robots.txt
@@ -48,7 +51,10 @@ class ReaderOptions:
     max_concurrency: int = 16
     per_host: int = 2
     max_pending: int = 20_000
+    max_entries: int = 2000
     allow_private_addresses: bool = False
+    allow_file_feeds: bool = False
+    file_feed_dir: str | None = None
     user_agent: str = DEFAULT_USER_AGENT
     fetch_articles: str = "auto"
     host_rate: float = 1.0
@@ -69,7 +75,7 @@ class ReaderOptions:
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name}: {value!r} must be a number of seconds > 0")
         at_least_one = ("failing_after", "max_body_bytes", "max_concurrency", "per_host", "max_pending",
-                        "page_max_bytes", "page_record_bytes")
+                        "max_entries", "page_max_bytes", "page_record_bytes")
         for name in at_least_one:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

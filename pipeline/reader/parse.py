@@ -7,7 +7,15 @@ we fetched ourselves, wrapped in a stream so that it never opens a URL or a path
   bytes that are valid UTF-8 are UTF-8 whatever the document declares (the usual "wrong
   charset": UTF-8 served as ISO-8859-1); else the declared encoding (XML declaration, then
   HTTP header); else UTF-8 with the invalid bytes read as Windows-1252 (mixed encodings);
-- unsafe entity declarations are removed first (see ``safety.defuse_doctype``);
+- unsafe entity declarations are removed from the decoded text, whatever the document's
+  encoding (see ``safety.defuse_doctype``);
+- character references that name no character (a lone surrogate ``&#xD800;``, beyond
+  U+10FFFF, hundreds of digits), escaped or not, become U+FFFD before feedparser sees them
+  (its parsers raised on them, losing the whole feed);
+- at most ``max_entries`` entries are read from one document (the first ones; the rest are
+  counted and reported), so memory stays bounded whatever the document holds;
+- a field that cannot be read (a date feedparser cannot parse, a value the schema refuses)
+  is left empty and the reason recorded; the entry is kept;
 - a malformed (``bozo``) document keeps the entries feedparser recovered, and the reason is
   recorded; when the document was cut short, entries after the last closed one are dropped
   (they would be published truncated);
@@ -31,8 +39,10 @@ from urllib.parse import urlsplit
 
 import feedparser
 
+from pipeline.reader.options import ReaderOptions
+from pipeline.reader.redact import redact_url, strip_userinfo
 from pipeline.reader.safety import defuse_doctype
-from schemas import SCHEMA_VERSION
+from schemas import SCHEMA_VERSION, RecordError
 from schemas.identity import publisher_of, story_id
 from schemas.timefmt import to_rfc3339
 
@@ -52,6 +62,13 @@ _ITEM_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _ROOT_CLOSE_AT_END = re.compile(
     rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.IGNORECASE | re.DOTALL
 )
+_ENTRY_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
+# a numeric character reference, possibly escaped ("&amp;#x...;") for HTML inside the XML
+_CHAR_REF = re.compile(r"(&(?:amp;)*)#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+# Fields that may be emptied when their value is refused; the entry is kept without them.
+_EMPTIABLE = {"title": None, "language": None, "published_at": None, "updated_at": None,
+              "html": None, "text": None, "authors": [], "categories": [],
+              "source.feed_title": None, "source.entry_id": None, "source.link": None}
 _TAG = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 
@@ -99,15 +116,33 @@ def _codec_name(label: str | None) -> str | None:
         return None
 
 
+_XML_START = b"<\t\n\r "
+
+
+def _sniff_wide(head: bytes) -> str | None:
+    """UTF-32/UTF-16 without a byte order mark, told by the zero bytes around the first
+    character ('<' or white space), as XML 1.0 appendix F does."""
+    if len(head) < 4:
+        return None
+    if head[:3] == b"\x00\x00\x00" and head[3] in _XML_START:
+        return "utf-32-be"
+    if head[0] in _XML_START and head[1:] == b"\x00\x00\x00":
+        return "utf-32-le"
+    if head[0] == 0 and head[1] in _XML_START and head[2] == 0:
+        return "utf-16-be"
+    if head[0] in _XML_START and head[1] == 0 and head[3] == 0:
+        return "utf-16-le"
+    return None
+
+
 def decode_document(data: bytes, content_type: str | None) -> tuple[str, str, str | None]:
     """Decode a feed document: (text, encoding used, note on a declaration that was wrong)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, errors="replace"), encoding, None
-    if data.startswith(b"<\x00?\x00"):
-        return data.decode("utf-16-le", errors="replace"), "utf-16-le", None
-    if data.startswith(b"\x00<\x00?"):
-        return data.decode("utf-16-be", errors="replace"), "utf-16-be", None
+    sniffed = _sniff_wide(data[:4])
+    if sniffed:
+        return data.decode(sniffed, errors="replace"), sniffed, None
     xml_match = _XML_ENCODING.match(data[:1024])
     http_match = _CHARSET.search(content_type or "")
     xml_label = xml_match.group(1).decode("ascii") if xml_match else None
@@ -134,6 +169,69 @@ def decode_document(data: bytes, content_type: str | None) -> tuple[str, str, st
     )
 
 
+def _no_character(match: re.Match) -> bool:
+    digits = match.group(2) or match.group(3)
+    if len(digits) > 8:
+        return True
+    code = int(digits, 16 if match.group(2) else 10)
+    return code > 0x10FFFF or 0xD800 <= code <= 0xDFFF
+
+
+def replace_bad_char_refs(text: str) -> tuple[str, int]:
+    """Character references that name no character become ``&#xFFFD;``: (text, how many)."""
+    count = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal count
+        if not _no_character(match):
+            return match.group(0)
+        count += 1
+        return f"{match.group(1)}#xFFFD;"
+
+    return _CHAR_REF.sub(replace, text), count
+
+
+def cap_entries(text: str, max_entries: int) -> tuple[str, int]:
+    """Keep the first ``max_entries`` entries of a document: (text, entries dropped). What
+    follows the last entry (the closing tags) is kept, so the document stays well-formed."""
+    closes = _ENTRY_CLOSE.finditer(text)
+    cut = None
+    for number, match in enumerate(closes, start=1):
+        if number == max_entries:
+            cut = match.end()
+            break
+    if cut is None:
+        return text, 0
+    last, dropped = None, 0
+    for last in _ENTRY_CLOSE.finditer(text, cut):
+        dropped += 1
+    if not dropped:
+        return text, 0
+    return text[:cut] + text[last.end():], dropped
+
+
+def encode_repaired(record: dict[str, Any], encode) -> tuple[bytes, list[str]]:
+    """``encode(record)``; when the schema refuses a field that may be empty, that field is
+    emptied and the record encoded again. Returns (bytes, what was emptied and why); raises
+    RecordError when a field that identifies the entry is refused."""
+    notes: list[str] = []
+    record = dict(record)
+    while True:
+        try:
+            return encode(record), notes
+        except RecordError as exc:
+            if exc.field not in _EMPTIABLE or len(notes) >= len(_EMPTIABLE):
+                raise
+            parent, _, name = exc.field.rpartition(".")
+            holder = record
+            if parent:
+                holder = record[parent] = dict(record[parent])
+            if holder.get(name) == _EMPTIABLE[exc.field]:
+                raise
+            holder[name] = _EMPTIABLE[exc.field]
+            notes.append(f"{exc.field} emptied ({exc.reason})")
+
+
 def _clean_text(value: str | None, detail: dict | None = None) -> str | None:
     if not value:
         return None
@@ -148,7 +246,7 @@ def _timestamp(parsed: Any) -> str | None:
         return None
     try:
         return to_rfc3339(datetime(*parsed[:6], tzinfo=timezone.utc))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -260,27 +358,38 @@ def parse_feed(
     base_url: str | None = None,
     truncated: bool = False,
     unreliable_guids: set[str] | frozenset[str] = frozenset(),
+    max_entries: int = ReaderOptions.max_entries,
 ) -> ParsedFeed:
     """Parse one fetched document. ``feed_url`` is the feed's identity (the URL as listed; it
     scopes story ids and goes into the records); ``base_url`` is where the bytes came from
     (after redirects), used to resolve relative links; ``headers`` are the response headers
-    with lower-case names."""
+    with lower-case names. Credentials in ``feed_url`` are redacted in the records."""
     headers = headers or {}
+    base_url = strip_userinfo(base_url or feed_url)
+    feed_url = redact_url(feed_url)
     result = ParsedFeed()
     if truncated:
         result.problems.append(f"the body was cut off at {len(body)} bytes (size limit)")
-    data, note = defuse_doctype(body)
+    text, result.encoding, note = decode_document(body, headers.get("content-type"))
     if note:
         result.problems.append(note)
-    text, result.encoding, note = decode_document(data, headers.get("content-type"))
+    text, note = defuse_doctype(text)  # on the decoded text: what the parser will read
     if note:
         result.problems.append(note)
+    text, replaced = replace_bad_char_refs(text)
+    if replaced:
+        result.problems.append(f"{replaced} character reference(s) naming no character (lone surrogate, "
+                               "beyond U+10FFFF) replaced by U+FFFD")
+    text, dropped = cap_entries(text, max_entries)
+    if dropped:
+        result.problems.append(f"{dropped} entries after the first {max_entries} not read "
+                               "(entries per poll limit, --max-entries)")
     utf8 = text.encode("utf-8")
     parsed = feedparser.parse(
         io.BytesIO(utf8),
         response_headers={
             "content-type": "application/xml; charset=utf-8",
-            "content-location": base_url or feed_url,
+            "content-location": base_url,
             **({"content-language": headers["content-language"]} if headers.get("content-language") else {}),
         },
     )
@@ -320,12 +429,25 @@ def parse_feed(
     if duplicates:
         result.problems.append(f"{duplicates} duplicate entr{'y' if duplicates == 1 else 'ies'} skipped")
     fetched = to_rfc3339(fetched_at)
+    unread_dates = []
     for sid, item in assigned:
-        result.entries.append(
-            ParsedEntry(sid, item["fingerprint"], item["guid"],
-                        _record(sid, item, feed, feed_url, result.title, fetched, headers))
-        )
+        record = _record(sid, item, feed, feed_url, result.title, fetched, headers)
+        unread_dates += _unread_dates(item["entry"], item["guid"] or item["link"] or sid)
+        result.entries.append(ParsedEntry(sid, item["fingerprint"], item["guid"], record))
+    if unread_dates:
+        result.problems.append(f"{len(unread_dates)} date(s) not understood, left empty "
+                               f"(first: {unread_dates[0]})")
     return result
+
+
+def _unread_dates(entry: dict, name: str) -> list[str]:
+    """The dates an entry gave that could not be read (their record field stays empty)."""
+    missing = []
+    for raw in ("published", "updated"):
+        value = dict.get(entry, raw)
+        if value and _timestamp(dict.get(entry, f"{raw}_parsed")) is None:
+            missing.append(f"entry {name}: {raw} {str(value)[:60]!r}")
+    return missing
 
 
 def _publisher(link: str | None, site: str | None, feed_url: str) -> str:

@@ -52,12 +52,35 @@ def check_feed_url(url: str) -> str:
     return url
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local use only
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d: never routed publicly
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 ::ffff:0:a.b.c.d
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still routed locally
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, translated, compatible, NAT64,
+    6to4), or None (for ``::`` and ``::1`` too)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _IPV4_TRANSLATED or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(address: str) -> bool:
     """True for a globally routable unicast address (not loopback, private, link-local,
-    carrier-grade NAT, multicast, reserved or unspecified)."""
+    site-local, carrier-grade NAT, multicast, reserved or unspecified). An IPv6 address
+    that carries an IPv4 address (NAT64, 6to4, IPv4-mapped/-translated) is judged by that
+    IPv4 address; the deprecated IPv4-compatible form (``::a.b.c.d``) is never public."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _SITE_LOCAL or ip in _NAT64_LOCAL or ip in _IPV4_COMPATIBLE:
+            return False
+        ip = embedded_ipv4(ip) or ip
     return ip.is_global and not ip.is_multicast
 
 
@@ -124,65 +147,78 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
 
 
 # --- XML entity declarations ---------------------------------------------------------------
+# These work on the DECODED document (the text handed to the parser): a guard on the raw
+# bytes missed every declaration of a UTF-16 document.
 
-_ROOT_START = re.compile(rb"<[A-Za-z_]")
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_PROLOG_SKIP = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+_DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _LITERAL_ENTITY = re.compile(
-    rb"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:"([^"]*)"|'([^']*)')\s*>""", re.IGNORECASE
+    r"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:"([^"]*)"|'([^']*)')\s*>""", re.IGNORECASE
 )
-_ANY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_ANY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
 # A value that cannot amplify: one character reference, or a few literal characters.
-_SAFE_VALUE = re.compile(rb"&#[0-9]{1,7};|&#x[0-9a-fA-F]{1,6};|[^&%<]{0,8}")
+_SAFE_VALUE = re.compile(r"&#[0-9]{1,7};|&#x[0-9a-fA-F]{1,6};|[^&%<]{0,8}")
+_SUBSET_CLOSE = re.compile(r"\]\s*>")
 
 
-def _scan_internal_subset(data: bytes, start: int) -> tuple[int, int] | None:
+def _find_doctype(text: str) -> int | None:
+    """Index of the DOCTYPE declaration in the prolog (after the XML declaration, comments,
+    processing instructions, white space), or None."""
+    i = 1 if text.startswith("\ufeff") else 0
+    while True:
+        skipped = _PROLOG_SKIP.match(text, i)
+        if skipped is None or skipped.end() == i:
+            break
+        i = skipped.end()
+    return i if _DOCTYPE.match(text, i) else None
+
+
+def _scan_internal_subset(text: str, start: int) -> tuple[int, int] | None:
     """From a ``<!DOCTYPE`` at ``start``: (index of '[', index just after ']>'), or None
     when there is no internal subset. Raises ValueError when the subset never closes."""
     quote = None
-    i = start + len(b"<!DOCTYPE")
+    i = start + len("<!DOCTYPE")
     open_at = None
-    while i < len(data):
-        ch = data[i : i + 1]
+    while i < len(text):
+        ch = text[i]
         if quote:
             if ch == quote:
                 quote = None
-        elif ch in (b'"', b"'"):
+        elif ch in "\"'":
             quote = ch
         elif open_at is None:
-            if ch == b">":
+            if ch == ">":
                 return None
-            if ch == b"[":
+            if ch == "[":
                 open_at = i
-        elif data.startswith(b"<!--", i):
-            end = data.find(b"-->", i + 4)
+        elif text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
             if end < 0:
                 break
             i = end + 3
             continue
-        elif ch == b"]":
-            close = re.compile(rb"\]\s*>").match(data, i)
+        elif ch == "]":
+            close = _SUBSET_CLOSE.match(text, i)
             if close:
                 return open_at, close.end()
         i += 1
     raise ValueError("unterminated DOCTYPE")
 
 
-def defuse_doctype(data: bytes) -> tuple[bytes, str | None]:
-    """Return the document with unsafe entity declarations removed from its DOCTYPE, and a
-    note saying what was removed (None when nothing was)."""
-    root = _ROOT_START.search(data)
-    limit = root.start() if root else len(data)
-    doctype = _DOCTYPE.search(data, 0, limit)
-    if doctype is None:
-        return data, None
+def defuse_doctype(text: str) -> tuple[str, str | None]:
+    """Return the (decoded) document with unsafe entity declarations removed from its
+    DOCTYPE, and a note saying what was removed (None when nothing was)."""
+    start = _find_doctype(text)
+    if start is None:
+        return text, None
     try:
-        subset = _scan_internal_subset(data, doctype.start())
+        subset = _scan_internal_subset(text, start)
     except ValueError:
-        return data[: doctype.start()], "unterminated DOCTYPE: the document was cut there"
+        return text[:start], "unterminated DOCTYPE: the document was cut there"
     if subset is None:
-        return data, None
+        return text, None
     open_at, end = subset
-    body = data[open_at + 1 : end]
+    body = text[open_at + 1 : end]
     declared = len(_ANY_DECLARATION.findall(body))
     kept = [
         match.group(0)
@@ -190,10 +226,10 @@ def defuse_doctype(data: bytes) -> tuple[bytes, str | None]:
         if _SAFE_VALUE.fullmatch(match.group(2) if match.group(2) is not None else match.group(3))
     ]
     if declared == len(kept):
-        return data, None
-    head = data[doctype.start() : open_at].rstrip()
-    subset_text = b"[\n" + b"".join(line + b"\n" for line in kept) + b"]>"
-    rebuilt = data[: doctype.start()] + b"\n" + head + b" " + subset_text + data[end:]
+        return text, None
+    head = text[start:open_at].rstrip()
+    subset_text = "[\n" + "".join(line + "\n" for line in kept) + "]>"
+    rebuilt = text[:start] + "\n" + head + " " + subset_text + text[end:]
     return rebuilt, (
         f"removed {declared - len(kept)} entity declaration(s) from the DOCTYPE "
         "(only short literal entities are expanded)"

@@ -167,7 +167,7 @@ class Reader:
         parse = functools.partial(
             parse_feed, result.body, feed_url=feed.listed_url, base_url=result.final_url,
             fetched_at=fetched_at, headers=result.headers, truncated=result.truncated,
-            unreliable_guids=self.store.unreliable_guids(feed.id),
+            unreliable_guids=self.store.unreliable_guids(feed.id), max_entries=self.options.max_entries,
         )
         parsed = await asyncio.get_running_loop().run_in_executor(self._parser, parse)
         if parsed.error:
@@ -196,6 +196,8 @@ class Reader:
                         extra={"feed": feed.name})
         for reason in counts.invalid:  # a record our own schema refuses: a bug to report
             log.error("%s", reason, extra={"feed": feed.name})
+        for reason in counts.repaired:
+            log.warning("%s", reason, extra={"feed": feed.name})
         level = logging.INFO if counts.queued else logging.DEBUG
         log.log(level, "%d entries, %d new, %d revised; next poll in %s", len(parsed.entries),
                 counts.new, counts.revisions, _human(interval), extra={"feed": feed.name})

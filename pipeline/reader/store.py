@@ -13,13 +13,20 @@ Tables:
   transaction as the feed's new state, and a record leaves the outbox only once Kafka
   acknowledged it. So a crash or a broker outage can repeat a record (same key and revision),
   never lose one.
+- ``parked``: records Kafka refused for good (larger than the record size limit, invalid
+  for the broker). They leave the outbox so the records behind them go on; ``newswire feeds
+  status`` counts them, ``newswire feeds parked`` lists them with the reason, and
+  ``newswire feeds retry`` puts them back in the outbox (after the limit was raised).
 
 Each thread uses its own :class:`Store` (SQLite connections are not shared between threads).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -29,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.reader.feedlist import FeedSource
-from pipeline.reader.parse import ParsedEntry
+from pipeline.reader.parse import ParsedEntry, encode_repaired
+from pipeline.reader.redact import redact_text, redact_url
 from schemas import RAW_STORY, RecordError
 
 STORE_FORMAT = "1"
@@ -98,11 +106,37 @@ CREATE TABLE IF NOT EXISTS outbox (
     value BLOB NOT NULL,
     enqueued_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS parked (
+    seq INTEGER PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    feed_id INTEGER NOT NULL,
+    value BLOB NOT NULL,
+    enqueued_at REAL NOT NULL,
+    parked_at REAL NOT NULL,
+    reason TEXT NOT NULL
+);
 """
 
 
 class StoreError(RuntimeError):
     """The store file cannot be used (another format, unreadable, ...)."""
+
+
+def _private_file(path: str) -> None:
+    """Create the store readable by its owner only (it holds feed URLs with their
+    credentials), or make an existing one so; SQLite gives its -wal and -shm files the
+    database file's permissions."""
+    if path == ":memory:":
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+            with contextlib.suppress(OSError):  # not ours: reading it is still allowed
+                os.chmod(path, 0o600)
+    except OSError as exc:
+        raise StoreError(f"store {path}: cannot create it ({exc.strerror})") from exc
 
 
 @dataclass(frozen=True)
@@ -128,8 +162,11 @@ class FeedState:
 
     @property
     def name(self) -> str:
-        """How logs name the feed: its URL now, and the listed one if it moved."""
-        return self.url if self.url == self.listed_url else f"{self.url} (listed as {self.listed_url})"
+        """How logs and status name the feed: its URL now, and the listed one if it moved;
+        credentials in them are shown as ``***``."""
+        if self.url == self.listed_url:
+            return redact_url(self.url)
+        return f"{redact_url(self.url)} (listed as {redact_url(self.listed_url)})"
 
 
 _FEED_COLUMNS = ", ".join(FeedState.__dataclass_fields__)
@@ -144,6 +181,17 @@ class OutboxRow:
     value: bytes
 
 
+@dataclass(frozen=True)
+class ParkedRow:
+    seq: int
+    story_id: str
+    revision: int
+    feed_id: int
+    size: int
+    parked_at: float
+    reason: str
+
+
 @dataclass
 class Enqueued:
     """What recording one document did with its entries."""
@@ -153,6 +201,7 @@ class Enqueued:
     unchanged: int = 0
     seen_elsewhere: int = 0  # known from another feed: not published again
     invalid: list[str] = field(default_factory=list)  # entries whose record broke the schema
+    repaired: list[str] = field(default_factory=list)  # entries kept with a refused field emptied
 
     @property
     def queued(self) -> int:
@@ -166,6 +215,7 @@ class Store:
         self.path = str(path)
         self._clock = clock
         try:
+            _private_file(self.path)
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL survives a killed process; a power cut may undo the last
@@ -263,7 +313,7 @@ class Store:
             self._db.execute(
                 "UPDATE feeds SET last_poll_at = ?, last_status = ?, last_outcome = 'error', "
                 "last_error = ?, next_poll_at = ?, consecutive_errors = ? WHERE id = ?",
-                (polled_at, status, error, next_poll_at, consecutive_errors, feed_id),
+                (polled_at, status, redact_text(error), next_poll_at, consecutive_errors, feed_id),
             )
 
     def record_not_modified(
@@ -298,7 +348,9 @@ class Store:
             db.executemany("INSERT OR IGNORE INTO unreliable_guids VALUES (?, ?)",
                            [(feed_id, guid) for guid in colliding_guids])
             counts = self._enqueue(feed_id, entries, now)
-            problem = "; ".join([*(problems or []), *counts.invalid]) or None
+            repaired = [(f"{len(counts.repaired)} entries kept with a refused field emptied "
+                        f"(first: {counts.repaired[0]})")] if counts.repaired else []
+            problem = redact_text("; ".join([*(problems or []), *counts.invalid, *repaired])) or None
             db.execute(
                 "UPDATE feeds SET last_poll_at = ?, last_success_at = ?, last_status = ?, "
                 "last_outcome = 'ok', last_error = NULL, last_problem = ?, next_poll_at = ?, "
@@ -340,11 +392,13 @@ class Store:
                 continue
             revision = 1 if previous is None else previous + 1
             try:
-                value = RAW_STORY.encode({**entry.record, "revision": revision})
+                value, emptied = encode_repaired({**entry.record, "revision": revision}, RAW_STORY.encode)
             except RecordError as exc:
                 carried.pop()
                 counts.invalid.append(f"entry {entry.guid or entry.story_id}: record refused ({exc})")
                 continue
+            if emptied:
+                counts.repaired.append(f"entry {entry.guid or entry.story_id}: {'; '.join(emptied)}")
             if previous is None:
                 new_stories.append((entry.story_id, revision, entry.fingerprint, now))
                 counts.new += 1
@@ -416,6 +470,44 @@ class Store:
                 [(count, feed_id) for feed_id, count in per_feed.items()],
             )
 
+    def park(self, refused: Iterable[tuple[OutboxRow, str]]) -> int:
+        """Kafka refused these records for good: move them from the outbox to ``parked``
+        with the reason, so they no longer hold up the records behind them."""
+        now = self._clock()
+        with self._transaction():
+            moved = 0
+            for row, reason in refused:
+                moved += self._db.execute(
+                    "INSERT INTO parked SELECT seq, story_id, revision, feed_id, value, enqueued_at, ?, ? "
+                    "FROM outbox WHERE seq = ?", (now, reason, row.seq),
+                ).rowcount
+                self._db.execute("DELETE FROM outbox WHERE seq = ?", (row.seq,))
+        return moved
+
+    def parked(self) -> list[ParkedRow]:
+        rows = self._db.execute(
+            "SELECT seq, story_id, revision, feed_id, LENGTH(value), parked_at, reason FROM parked ORDER BY seq"
+        ).fetchall()
+        return [ParkedRow(*row) for row in rows]
+
+    def parked_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM parked").fetchone()[0]
+
+    def unpark(self, seqs: Iterable[int] | None = None) -> int:
+        """Put parked records (all, or those numbered ``seqs``) back in the outbox, in their
+        old order; returns how many."""
+        where, params = "", []
+        if seqs is not None:
+            params = list(seqs)
+            where = f"WHERE seq IN ({', '.join('?' * len(params))})" if params else "WHERE 0"
+        with self._transaction():
+            moved = self._db.execute(
+                "INSERT INTO outbox (seq, story_id, revision, feed_id, value, enqueued_at) "
+                f"SELECT seq, story_id, revision, feed_id, value, enqueued_at FROM parked {where}", params,
+            ).rowcount
+            self._db.execute(f"DELETE FROM parked {where}", params)
+        return moved
+
     # --- upkeep -----------------------------------------------------------------------------
 
     def forget(self, older_than: float) -> int:
@@ -428,7 +520,8 @@ class Store:
             ).rowcount
             self._db.execute(
                 "DELETE FROM stories WHERE story_id NOT IN (SELECT story_id FROM feed_entries) "
-                "AND story_id NOT IN (SELECT story_id FROM outbox)"
+                "AND story_id NOT IN (SELECT story_id FROM outbox) "
+                "AND story_id NOT IN (SELECT story_id FROM parked)"
             )
             self._db.execute("DELETE FROM articles WHERE story_id NOT IN (SELECT story_id FROM stories)")
         return count

@@ -4,6 +4,7 @@ and broker-side schema validation."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -157,3 +158,43 @@ def test_broker_command_prints_bootstrap_and_stops_on_sigterm():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_broker_command_starts_quietly():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "broker", "--port", str(free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[2].startswith("Tansu, memory only:"), lines
+        process.terminate()
+        assert process.wait(15) == 0
+        # kafka-python's "connection refused" while the broker starts, and a log line that
+        # repeats what the command prints, are noise
+        assert process.stderr.read() == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--port", "99999"], "argument --port: '99999' is not a TCP port (1-65535, or 0 for any free port)"),
+    (["--port", "x"], "argument --port: 'x' is not a TCP port"),
+    (["--partitions", "0"], "argument --partitions: '0' must be a whole number >= 1"),
+    (["--topics", "news.raw,bad/name"], "newswire broker: --topics: 'bad/name' is not a valid Kafka topic name"),
+    (["--port", "PORT-IN-USE"], "newswire broker: port PORT on 127.0.0.1 is already in use"),
+])
+def test_broker_command_refuses_bad_options_in_one_line(argv, message):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        argv = [port if arg == "PORT-IN-USE" else arg for arg in argv]
+        done = subprocess.run([sys.executable, "-m", "pipeline.cli", "broker", *argv],
+                              check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert message.replace("PORT", port) in done.stderr
+    problem = [line for line in done.stderr.splitlines() if not line.startswith(("usage:", " "))]
+    assert len(problem) == 1, done.stderr

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.display import (
+    count_matches,
     dateline_places,
+    format_count,
     format_dead_letter,
     format_story,
     story_matches,
@@ -19,6 +21,7 @@ from pipeline.display import (
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
 SEED = json.loads((EXAMPLES / "seed-enriched.json").read_text("utf-8"))
 DEAD = json.loads((EXAMPLES / "dead-letter.json").read_text("utf-8"))
+COUNT = json.loads((EXAMPLES / "stats.json").read_text("utf-8"))
 
 
 def test_seed_story_line_shows_places_with_countries_and_every_agency_role():
@@ -90,3 +93,28 @@ def test_story_without_dateline_fails_a_country_filter():
     record = copy.deepcopy(SEED)
     record["dateline"] = None
     assert story_matches(record, countries=["KR"]) is False
+
+
+def test_count_line_shows_the_window_what_was_counted_and_the_pane():
+    assert format_count(COUNT) == (
+        "2023-10-17T09:05:00Z .. 2023-10-17T09:06:00Z  country KR                1  (on_time, pane 0)"
+    )
+
+
+def test_a_count_value_with_control_characters_is_shown_escaped():
+    line = format_count(dict(COUNT, dimension="credit", value="tca\x1b[2J"))
+    assert "\x1b" not in line and "'tca\\x1b[2J'" in line
+
+
+@pytest.mark.parametrize(
+    ("filters", "shown"),
+    [
+        ({}, True),
+        ({"countries": ["kr"]}, True),
+        ({"countries": ["ID"]}, False),
+        ({"credit": ["KR"]}, False),  # a credit filter does not pick country counts
+        ({"credit": ["Reuters"], "countries": ["KR"]}, True),
+    ],
+)
+def test_count_filters_pick_dimension_and_value(filters, shown):
+    assert count_matches(COUNT, **filters) is shown

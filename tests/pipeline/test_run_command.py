@@ -8,6 +8,7 @@ enriched, the one deliberately empty entry is dead-lettered, the malformed feed 
 
 from __future__ import annotations
 
+import argparse
 import re
 import signal
 import socket
@@ -18,12 +19,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.broker import free_port
+from pipeline.commands import run as run_command
 from pipeline.reader.parse import parse_feed
-from pipeline.sample_feeds import SAMPLE_DIR
+from pipeline.sample_feeds import SAMPLE_DIR, SAMPLE_OPML, FeedServer, served_feed_list
 from schemas import ENRICHED_STORY
 
 pytestmark = pytest.mark.slow
@@ -210,3 +214,44 @@ def test_ctrl_c_stops_every_part_after_the_published_stories_are_through(tmp_pat
     while processes_mentioning(str(out)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert processes_mentioning(str(out)) == [] and not listening(port)
+
+
+def reader_published(metrics_url: str) -> int:
+    """Entries the reader published and Kafka acknowledged, from its Prometheus endpoint."""
+    try:
+        text = httpx.get(metrics_url, timeout=1.0).text
+    except httpx.HTTPError:
+        return -1
+    return int(sum(sample.value for family in text_string_to_metric_families(text)
+                   if family.name == "newswire_reader_entries_published"
+                   for sample in family.samples if sample.name.endswith("_total")))
+
+
+def test_own_feeds_on_loopback_and_a_pipeline_crash_count_what_the_reader_published(tmp_path):
+    # --feeds on 127.0.0.1 need --allow-private-addresses, as `newswire ingest` does.
+    with FeedServer(SAMPLE_DIR) as server:
+        feeds = served_feed_list(SAMPLE_OPML, server, tmp_path / "feeds.opml")
+        parser = argparse.ArgumentParser(prog="newswire run")
+        run_command.configure(parser)
+        args = parser.parse_args(["--feeds", str(feeds), "--allow-private-addresses",
+                                  "--output-path", str(tmp_path / "run"),
+                                  "--broker-port", str(free_port())])
+        run = run_command.Run(args)
+        stop = threading.Event()
+        try:
+            run.start()
+            run.pipeline.process.kill()  # the pipeline crashes before it read anything
+            run.pipeline.process.wait()
+            deadline = time.monotonic() + 60
+            while reader_published(run.metrics_url) < 56 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert reader_published(run.metrics_url) == 56
+            assert "the pipeline stopped unexpectedly" in run.watch(stop, None)
+        finally:
+            run.stop(stop)
+    summary = "\n" + run.summary()
+    assert summary_value(summary, "published") == "56 raw stories to news.raw", summary
+    assert "refused" not in summary
+    in_flight = summary_value(summary, "in flight")
+    assert in_flight.startswith("56 published stories had not come out of the pipeline")
+    assert "resumes" not in in_flight and "memory only" in in_flight

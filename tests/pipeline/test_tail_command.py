@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import json
 import time
@@ -15,7 +16,7 @@ from kafka import KafkaAdminClient
 
 from pipeline.commands import tail
 from pipeline.kafka_clients import make_producer
-from schemas import ENRICHED_STORY
+from schemas import DEAD_LETTER, ENRICHED_STORY, STATS
 from schemas.timefmt import to_rfc3339
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
@@ -122,6 +123,32 @@ def test_filters_by_credit_cited_and_country_given_by_any_spelling(
     assert titles("--credit", "Reuters", "--cited", "KCNA", "--country", "ID") == ["story 3"]
 
 
+def test_stats_prints_windowed_counts_filters_them_and_skips_stories(
+    kafka_bootstrap, topic_factory, capsys
+):
+    topic = topic_factory("stats")
+    count = json.loads((EXAMPLES / "stats.json").read_text("utf-8"))
+    later = dict(count, count=2, pane={"index": 1, "timing": "late"})
+    reuters = dict(count, dimension="credit", value="Reuters")
+    produce(kafka_bootstrap, topic, [STATS.encode(r) for r in (count, later, reuters)]
+            + [orjson.dumps(SEED)])
+    common = ["--bootstrap-servers", kafka_bootstrap, "--topic", topic, "--stats", "--timeout", "1"]
+
+    status, out, err = run_tail(capsys, *common)
+    assert status == 0
+    window = "2023-10-17T09:05:00Z .. 2023-10-17T09:06:00Z"
+    assert out.splitlines() == [
+        f"{window}  country KR                1  (on_time, pane 0)",
+        f"{window}  country KR                2  (late, pane 1)",
+        f"{window}  credit  Reuters           1  (on_time, pane 0)",
+    ]
+    assert f"skipped {topic}[0]@3: not a valid windowed count (window_start: is required" in err
+
+    status, out, err = run_tail(capsys, *common, "--credit", "Thomson Reuters", "--json")
+    assert status == 0 and [json.loads(line) for line in out.splitlines()] == [reuters]
+    assert "1 printed, 2 filtered out, 1 invalid (skipped)" in err
+
+
 def test_start_positions_time_offset_and_latest(kafka_bootstrap, topic_factory, capsys):
     topic = topic_factory("enriched")
     produce(kafka_bootstrap, topic, [orjson.dumps(story(n)) for n in range(3)], start_ms=None)
@@ -142,6 +169,29 @@ def test_start_positions_time_offset_and_latest(kafka_bootstrap, topic_factory, 
     assert titles("999") == []  # past the end: nothing, not a reset to the beginning
     assert titles("latest") == []
     assert titles("earliest") == [f"story {n}" for n in range(6)]
+
+
+def test_latest_and_a_future_time_print_nothing_old_though_records_came_in_one_batch(
+    kafka_bootstrap, topic_factory, capsys
+):
+    # One batch of 5: the embedded broker reports the end offset as 1 (the batch's base
+    # offset + 1) and answers a future time with offset 0; tail must not print old records.
+    topic = topic_factory("enriched")
+    producer = make_producer(kafka_bootstrap)
+    for n in range(5):
+        producer.send(topic, key=str(n).encode(), value=orjson.dumps(story(n)))
+    producer.flush(10)
+    producer.close()
+    common = ["--bootstrap-servers", kafka_bootstrap, "--topic", topic, "--json", "--timeout", "1"]
+    future = to_rfc3339(datetime.now(timezone.utc) + timedelta(hours=1))
+
+    for start in ("latest", future):
+        status, out, err = run_tail(capsys, *common, "--from", start)
+        assert (status, out) == (0, ""), (start, err)
+    status, out, _ = run_tail(capsys, *common, "--from", "3")
+    assert [json.loads(line)["title"] for line in out.splitlines()] == ["story 3", "story 4"]
+    status, out, _ = run_tail(capsys, *common, "--from", "latest", "--group", f"{topic}-g")
+    assert (status, out) == (0, "")
 
 
 def test_group_commits_exactly_what_was_printed_and_resumes_there(
@@ -195,3 +245,53 @@ def test_bad_bootstrap_servers_are_refused_before_connecting(capsys):
     status, _, err = run_tail(capsys, "--bootstrap-servers", "localhost", "--timeout", "1")
     assert status == 2
     assert "'localhost' is not HOST:PORT" in err
+
+
+DEAD_EXAMPLE = json.loads((EXAMPLES / "dead-letter.json").read_text("utf-8"))
+
+
+def dead_letter(stage: str, offset: int, value: bytes) -> dict:
+    record = dict(DEAD_EXAMPLE, stage=stage, reason=f"{stage}: it failed",
+                  source=dict(DEAD_EXAMPLE["source"], offset=offset),
+                  value_base64=base64.b64encode(value).decode())
+    DEAD_LETTER.validate(record)
+    return record
+
+
+def test_dead_letters_are_shown_with_stage_reason_origin_time_and_payload(
+    kafka_bootstrap, topic_factory, capsys
+):
+    topic = topic_factory("deadletter")
+    letters = [dead_letter("decode", 3, b"<html>not json"),
+               dead_letter("clean", 4, orjson.dumps(story(4))),
+               dead_letter("decode", 5, b"\xff\x00")]
+    produce(kafka_bootstrap, topic, [*(orjson.dumps(d) for d in letters), orjson.dumps(story(9))])
+    common = ["--bootstrap-servers", kafka_bootstrap, "--topic", topic, "--dead-letters",
+              "--timeout", "1"]
+
+    status, out, err = run_tail(capsys, *common)
+
+    assert status == 0, err
+    assert out.splitlines()[:3] == [
+        f"DEAD LETTER  stage decode  news.raw[0]@3  {DEAD_EXAMPLE['story_id']}",
+        "    decode: it failed",
+        "    failed 2023-10-17T09:05:13Z  RecordError  payload 14 bytes: <html>not json",
+    ]
+    assert "DEAD LETTER  stage clean  news.raw[0]@4  story 4" in out
+    assert "payload 2 bytes: \\xff\\x00" in out
+    assert f"skipped {topic}[0]@3: not a valid dead letter" in err
+    assert "3 printed, 0 filtered out, 1 invalid (skipped)" in err
+
+    status, out, err = run_tail(capsys, *common, "--stage", "clean", "--json")
+    assert [json.loads(line) for line in out.splitlines()] == [letters[1]]
+    assert "1 printed, 2 filtered out" in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--stage", "clean"], "--stage: only with --dead-letters"),
+    (["--dead-letters", "--credit", "AP"], "--credit, --cited and --country filter stories"),
+])
+def test_filters_that_do_not_fit_the_records_are_refused(argv, message, capsys):
+    status, out, err = run_tail(capsys, "--bootstrap-servers", "127.0.0.1:1", *argv)
+    assert status == 2 and out == ""
+    assert message in err

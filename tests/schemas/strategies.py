@@ -119,3 +119,18 @@ dead_letters = st.fixed_dictionaries(
         "value_base64": st.binary(max_size=200).map(lambda b: base64.b64encode(b).decode()),
     }
 )
+window_counts = st.fixed_dictionaries(
+    {
+        "schema_version": st.sampled_from(["1.0", "1.2"]),
+        "window_start": timestamps,
+        "window_end": timestamps,
+        "dimension": st.sampled_from(["country", "credit", "cited"]),
+        "value": text.filter(bool),
+        "count": st.integers(1, 2**40),
+        "pane": st.fixed_dictionaries(
+            {"index": st.integers(0, 10_000), "timing": st.sampled_from(["early", "on_time", "late", "unknown"])}
+        ),
+        "pipeline_version": st.just("0.1.0"),
+        "emitted_at": timestamps,
+    }
+)

@@ -11,9 +11,9 @@ import orjson
 import pytest
 from hypothesis import given, settings
 
-from schemas import DEAD_LETTER, ENRICHED_STORY, RAW_STORY, SCHEMA_VERSION, RecordError
+from schemas import DEAD_LETTER, ENRICHED_STORY, RAW_STORY, SCHEMA_VERSION, STATS, RecordError
 from schemas.codec import load_schema
-from tests.schemas.strategies import dead_letters, enriched_stories, raw_stories
+from tests.schemas.strategies import dead_letters, enriched_stories, raw_stories, window_counts
 
 EXAMPLES = Path(__file__).parents[2] / "schemas" / "examples"
 
@@ -36,13 +36,20 @@ def test_dead_letter_round_trip(record):
     assert DEAD_LETTER.decode(DEAD_LETTER.encode(record)) == record
 
 
+@settings(max_examples=150, deadline=None)
+@given(window_counts)
+def test_window_count_round_trip(record):
+    assert STATS.decode(STATS.encode(record)) == record
+
+
 def _example(name: str) -> dict:
     return json.loads((EXAMPLES / name).read_text("utf-8"))
 
 
 @pytest.mark.parametrize(
     ("codec", "name"),
-    [(RAW_STORY, "seed-raw.json"), (ENRICHED_STORY, "seed-enriched.json"), (DEAD_LETTER, "dead-letter.json")],
+    [(RAW_STORY, "seed-raw.json"), (ENRICHED_STORY, "seed-enriched.json"), (DEAD_LETTER, "dead-letter.json"),
+     (STATS, "stats.json")],
 )
 def test_worked_examples_validate(codec, name):
     """The examples are 1.0 records: older records of the same major version still decode."""
@@ -121,7 +128,7 @@ def test_codec_pickles_for_beam_workers():
     assert clone.decode(RAW_STORY.encode(_example("seed-raw.json")))["story_id"]
 
 
-@pytest.mark.parametrize("name", ["raw_story", "enriched_story", "dead_letter"])
+@pytest.mark.parametrize("name", ["raw_story", "enriched_story", "dead_letter", "stats"])
 def test_schemas_are_valid_draft7(name):
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.Draft7Validator.check_schema(load_schema(name))

@@ -6,10 +6,12 @@ offsets are committed, so the next run starts after them. Runner: FnApiRunner.""
 from __future__ import annotations
 
 import base64
+import re
 
 import orjson
 import pytest
 
+from pipeline import cli
 from pipeline.enrich.launch import run
 from schemas import DEAD_LETTER, ENRICHED_STORY, SCHEMA_VERSION
 from tests.pipeline.enrich.support import publish, read_all
@@ -190,3 +192,38 @@ def test_a_backfill_reads_in_longer_bundles_than_a_continuous_run(args, expected
     reads = Reads()
     pipeline.visit(reads)
     assert reads.bundle_ms == [expected_ms]
+
+
+def test_a_misspelt_option_is_refused_before_anything_runs(
+    kafka_bootstrap, topic_factory, tmp_path, capsys
+):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    publish(kafka_bootstrap, raw, [(f"{i:032x}".encode(), raw_value(i)) for i in range(3)])
+    common = ["enrich", "--bootstrap-servers", kafka_bootstrap, "--input-topic", raw,
+              "--output-topic", enriched, "--dead-letter-topic", dead, "--consumer-group",
+              f"group-{raw}", "--runner", "FnApiRunner", "--bounded"]
+
+    assert cli.main([*common, "--output-pth", str(tmp_path), "--flink_mastr", "h:1"]) == 2
+    err = capsys.readouterr().err
+    assert "newswire enrich: error: unknown option --output-pth (did you mean --output-path?)" in err
+    assert "unknown option --flink_mastr (did you mean --flink_master?)" in err
+    # Nothing ran, nothing was committed: the corrected command reads all three stories.
+    assert cli.main([*common, "--output-path", str(tmp_path)]) == 0
+    assert sum(len(p.read_bytes().splitlines()) for p in tmp_path.glob("*.jsonl")) == 3
+
+
+def test_a_bounded_run_ends_saying_what_it_did(kafka_bootstrap, topic_factory, capsys):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    stories = [(f"{i:032x}".encode(), raw_value(i)) for i in range(4)]
+    publish(kafka_bootstrap, raw, [
+        *stories, (b"bad-json", b'{"story_id": '), (f"{100:032x}".encode(), raw_value(100, revision=0)),
+        *stories[:2],  # delivered again: dedup drops them
+    ])
+
+    assert cli.main(["enrich", "--bootstrap-servers", kafka_bootstrap, "--input-topic", raw,
+                     "--output-topic", enriched, "--dead-letter-topic", dead, "--consumer-group",
+                     f"group-{raw}", "--runner", "FnApiRunner", "--bounded"]) == 0
+
+    out = capsys.readouterr().out
+    assert re.search(r"^newswire enrich: read 8, enriched 4, dead-lettered 2 \(decode 1, "
+                     r"validate 1\), duplicates dropped 2 in \d+\.\d s$", out, re.MULTILINE), out

@@ -55,11 +55,36 @@ def test_ours_and_beams_options_parse_together():
         (["--dedup-ttl-hours", "-1"], "--dedup-ttl-hours: -1.0; must be >= 0"),
         (["--dedup-ttl-hours", "24"], "--dedup-ttl-hours: the DirectRunner fires event-time timers"),
         (["--dedup-ttl-hours", "24", "--runner", "FnApiRunner"], "the FnApiRunner fires"),
+        (["--stats-topic", "news stats", "--runner", "PrismRunner"], "--stats-topic: 'news stats' is not"),
+        (["--stats-topic", "news.enriched", "--runner", "PrismRunner"], "--stats-topic: 'news.enriched' is also"),
+        (["--stats-topic", "news.stats", "--runner", "FnApiRunner"],
+         "--stats-topic: the FnApiRunner never fires windows behind an unbounded source"),
+        (["--stats-topic", "news.stats"],
+         "--stats-topic: the DirectRunner falls back to the FnApiRunner where Prism cannot be had"),
+        (["--stats-lateness-minutes", "-1"], "--stats-lateness-minutes: -1.0; must be >= 0"),
     ],
 )
 def test_invalid_options_are_refused_naming_the_option(argv, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         _config(*argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--runner", "PrismRunner"],
+        ["--runner", "FlinkRunner"],
+        ["--runner", "FnApiRunner", "--bounded"],  # a bounded run fires every window at its end
+        ["--bounded"],
+    ],
+)
+def test_windowed_counts_where_windows_fire(argv):
+    config = _config("--stats-topic", "news.stats", "--stats-lateness-minutes", "2.5", *argv)
+    assert (config.stats_topic, config.stats_lateness_seconds) == ("news.stats", 150)
+
+
+def test_windowed_counts_are_off_by_default():
+    assert _config().stats_topic is None
 
 
 def test_the_command_documents_our_options_and_hands_beams_through():

@@ -21,6 +21,7 @@ from pipeline.enrich.options import NewswireOptions
 from pipeline.kafkaio import KafkaWriteConfig, WriteToKafka
 from pipeline.kafkaio.sink import _WriteFn
 from transforms.beam import CleanText, EncodeEnriched, _DecodeFn, _EncodeFn, _StepFn
+from transforms.beam_stats import _EncodeCountsFn
 
 
 def _options(*extra: str) -> PipelineOptions:
@@ -30,7 +31,9 @@ def _options(*extra: str) -> PipelineOptions:
 
 
 @pytest.mark.parametrize(
-    "extra", [(), ("--output-path", "out/"), ("--dedup-ttl-hours", "2", "--runner", "PrismRunner")]
+    "extra",
+    [(), ("--output-path", "out/"), ("--dedup-ttl-hours", "2", "--runner", "PrismRunner"),
+     ("--stats-topic", "news.stats", "--runner", "PrismRunner")],
 )
 def test_the_whole_pipeline_builds_with_type_checking_on_and_no_string_hints(extra, caplog):
     options = _options(*extra)
@@ -50,6 +53,7 @@ def test_the_whole_pipeline_builds_with_type_checking_on_and_no_string_hints(ext
         _WriteFn(KafkaWriteConfig("127.0.0.1:9", "t")),
         _FailureToKafkaFn("1.0"),
         _SendFailureToKafkaFn("1.0"),
+        _EncodeCountsFn("1.0"),
     ],
     ids=lambda fn: type(fn).__name__,
 )

@@ -22,5 +22,6 @@ def fast_options() -> ReaderOptions:
     return ReaderOptions(
         interval=60.0, min_interval=0.1, max_interval=3600.0, max_backoff=600.0,
         connect_timeout=2.0, read_timeout=0.5, total_timeout=5.0, max_body_bytes=256 * 1024,
-        allow_private_addresses=True, fetch_articles="never",  # fixture links are not served
+        allow_private_addresses=True, allow_file_feeds=True,
+        fetch_articles="never",  # fixture links are not served
     )

@@ -57,6 +57,6 @@ def test_feeds_status_prints_every_feed(feed_server, tmp_path, capsys):
     gone = next(line for line in lines if "/gone.xml" in line).split()
     assert desk[2:5] == ["200", "0", "0"] and desk[6] == "ok"  # HTTP, published, errors, state
     assert gone[2:5] == ["410", "0", "1"] and gone[6] == "error" and gone[7:] == ["HTTP", "410", "Gone"]
-    assert lines[-1] == "2 feeds, 0 failing; 1 records wait for Kafka"
+    assert lines[-1] == "2 feeds, 0 failing; 1 records wait for Kafka; 0 parked (refused by Kafka for good: `newswire feeds parked`)"
     assert feeds_status(["status", "--store", str(tmp_path / "none.db")]) == 2
     assert "no store at" in capsys.readouterr().err

@@ -8,9 +8,12 @@ import email.utils
 import gzip
 import os
 import time
+import zlib
 
 import pytest
+import zstandard
 
+from pipeline.reader.body import content_codings, decode_limited
 from pipeline.reader.fetch import Fetcher, parse_retry_after
 from pipeline.reader.options import DEFAULT_USER_AGENT
 
@@ -157,3 +160,67 @@ def test_local_files(tmp_path, fast_options):
     os.utime(path, (time.time() + 10, time.time() + 10))
     assert fetch(fast_options, url, last_modified=first.headers["last-modified"]).body == FEED
     assert "cannot read" in fetch(fast_options, (tmp_path / "gone.xml").as_uri()).error
+
+
+@pytest.mark.parametrize("coding, encode", [
+    ("gzip", lambda data: gzip.compress(data[:40]) + gzip.compress(data[40:])),  # two members
+    ("x-gzip", gzip.compress),
+    ("deflate", zlib.compress),
+    ("deflate", lambda data: zlib.compress(data, wbits=-15)),  # raw deflate, as some servers send
+    ("gzip, gzip", lambda data: gzip.compress(gzip.compress(data))),
+    ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
+    ("identity, gzip", gzip.compress),
+])
+def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, coding, encode):
+    feed_server.put("/feed.xml", encode(FEED), headers={"Content-Encoding": coding})
+    result = fetch(fast_options, feed_server.url("/feed.xml"))
+    assert result.ok and result.body == FEED and not result.truncated
+
+
+@pytest.mark.parametrize("coding, body, error", [
+    ("br", b"\x0b\x02\x80hello\x03", "unsupported Content-Encoding br"),
+    ("gzip, gzip, gzip, gzip, gzip", b"", "5 layers refused (at most 4)"),
+    ("gzip", b"\x1f\x8b\x08\x00garbage-garbage", "corrupt gzip data"),
+])
+def test_unusable_content_codings_are_errors(feed_server, fast_options, coding, body, error):
+    feed_server.put("/feed.xml", body, headers={"Content-Encoding": coding})
+    result = fetch(fast_options, feed_server.url("/feed.xml"))
+    assert result.error.startswith("cannot decode the response body: ") and error in result.error
+
+
+def test_a_gzip_body_cut_short_in_transit_keeps_what_was_decoded(feed_server, fast_options):
+    feed_server.put("/feed.xml", gzip.compress(FEED * 50)[:-8], headers={"Content-Encoding": "gzip"})
+    result = fetch(fast_options, feed_server.url("/feed.xml"))
+    assert result.ok and result.truncated and (FEED * 50).startswith(result.body) and len(result.body) > len(FEED)  # no trailer
+
+
+def test_decode_limited_holds_the_limit_on_a_nested_bomb():
+    inner = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = inner.compress(b"\0" * 200 * 2**20) + inner.flush()
+    bomb = gzip.compress(gzip.compress(bomb))
+    body, truncated = decode_limited([bomb], content_codings("gzip,gzip,gzip"), 1000)
+    assert truncated and body == b"\0" * 1000
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::a9fe:a9fe]", "[2002:a00:1::1]", "[::7f00:1]", "[fec0::1]",
+                                  "[::ffff:0:7f00:1]"])
+def test_ipv6_forms_of_private_addresses_are_refused_before_connecting(fast_options, host):
+    guarded = dataclasses.replace(fast_options, allow_private_addresses=False)
+    result = fetch(guarded, f"http://{host}/latest/meta-data/")
+    assert result.error.startswith(f"refused: {host.strip('[]')} resolves to")
+
+
+def test_local_files_are_read_only_inside_the_allowed_folder(tmp_path, fast_options):
+    """Checked again when read: a link placed in the folder after the list was loaded."""
+    allowed, outside = tmp_path / "feeds", tmp_path / "outside"
+    allowed.mkdir(), outside.mkdir()
+    (outside / "secret.xml").write_bytes(FEED)
+    (allowed / "feed.xml").write_bytes(FEED)
+    (allowed / "link.xml").symlink_to(outside / "secret.xml")
+    options = dataclasses.replace(fast_options, allow_file_feeds=False, file_feed_dir=str(allowed))
+    assert fetch(options, (allowed / "feed.xml").as_uri()).body == FEED
+    assert "outside the feed list's folder" in fetch(options, (allowed / "link.xml").as_uri()).error
+    nowhere = dataclasses.replace(options, file_feed_dir=None)
+    assert "local files are not read as feeds here" in fetch(nowhere, (allowed / "feed.xml").as_uri()).error
+    os.mkfifo(allowed / "pipe.xml")
+    assert fetch(options, (allowed / "pipe.xml").as_uri()).error.endswith("pipe.xml is not a regular file")

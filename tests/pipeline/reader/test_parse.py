@@ -166,3 +166,37 @@ def test_content_prefers_content_over_summary_and_keeps_plain_text_as_text():
     record = _entries(atom)[0].record
     assert record["text"] == "The full text, as plain text."
     assert record["html"] is None
+
+
+def test_bad_character_references_become_replacement_characters():
+    from pipeline.reader.parse import replace_bad_char_refs
+
+    text, count = replace_bad_char_refs("a&#xD800;b&amp;#56320;c&#x10FFFF;&#65;&#0000000000065;&amp;amp;#x110000;")
+    assert text == "a&#xFFFD;b&amp;#xFFFD;c&#x10FFFF;&#65;&#xFFFD;&amp;amp;#xFFFD;" and count == 4
+
+
+def test_cap_entries_keeps_the_first_entries_and_the_closing_tags():
+    from pipeline.reader.parse import cap_entries
+
+    atom = "<feed>" + "".join(f"<entry><id>{i}</id></entry>" for i in range(5)) + "</feed>"
+    capped, dropped = cap_entries(atom, 2)
+    assert capped == "<feed><entry><id>0</id></entry><entry><id>1</id></entry></feed>" and dropped == 3
+    assert cap_entries(atom, 5) == (atom, 0) and cap_entries(atom, 9) == (atom, 0)
+    parsed = parse_feed(atom.encode(), feed_url="https://a.example.com/f", fetched_at=FETCHED, max_entries=2)
+    assert len(parsed.entries) == 2 and "3 entries after the first 2 not read" in parsed.problems[0]
+
+
+def test_a_refused_field_is_emptied_and_the_entry_kept():
+    from pipeline.reader.parse import encode_repaired
+    from schemas import RAW_STORY, RecordError
+
+    (entry,) = parse_feed(b'<rss version="2.0"><channel><title>T</title><item><guid>g-1</guid><title>x</title>'
+                          b"</item></channel></rss>", feed_url="https://a.example.com/f", fetched_at=FETCHED).entries
+    record = {**entry.record, "revision": 1, "published_at": "not a time", "language": 7,
+              "source": {**entry.record["source"], "link": ["no"]}}
+    value, notes = encode_repaired(record, RAW_STORY.encode)
+    decoded = RAW_STORY.decode(value)
+    assert decoded["published_at"] is None and decoded["language"] is None and decoded["source"]["link"] is None
+    assert len(notes) == 3 and any(note.startswith("published_at emptied (") for note in notes)
+    with pytest.raises(RecordError, match="story_id"):
+        encode_repaired({**record, "story_id": "nope"}, RAW_STORY.encode)

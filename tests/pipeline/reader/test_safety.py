@@ -41,6 +41,12 @@ def test_refused_urls(url, reason):
     ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False),
     ("224.0.0.1", False), ("::1", False), ("fe80::1%eth0", False), ("fd00::1", False),
     ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False),
+    # IPv6 forms that carry an IPv4 address are judged by it
+    ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::7f00:1", False), ("64:ff9b::808:808", True),
+    ("64:ff9b:1::a9fe:a9fe", False), ("2002:a00:1::1", False), ("2002:7f00:1::", False),
+    ("2002:808:808::1", True), ("::7f00:1", False), ("::a9fe:a9fe", False), ("::808:808", False),
+    ("::ffff:0:a9fe:a9fe", False), ("::ffff:0:7f00:1", False), ("::", False),
+    ("fec0::1", False), ("feff::1", False), ("2001:db8::1", False), ("ff02::1", False),
 ])
 def test_public_addresses(address, public):
     assert is_public_address(address) is public
@@ -79,6 +85,13 @@ def _quadratic(entity_bytes: int, references: int, one_line: bool = False) -> by
     # 100 KB x 1,000 references would be 100 MB of title text (with feedparser alone: seen)
     pytest.param(_quadratic(100_000, 1_000), id="quadratic-blowup"),
     pytest.param(_quadratic(100_000, 1_000, one_line=True), id="quadratic-blowup-one-line"),
+    # the guard reads the decoded text: any encoding, declared, with a BOM or sniffed
+    pytest.param(_quadratic(100_000, 1_000).replace(b'"1.0"?>', b'"1.0" encoding="utf-16"?>')
+                 .decode().encode("utf-16"), id="quadratic-utf16-bom"),
+    pytest.param(_quadratic(100_000, 1_000).decode().encode("utf-16-be"), id="quadratic-utf16be-sniffed"),
+    pytest.param(_quadratic(100_000, 1_000).decode().encode("utf-32-le"), id="quadratic-utf32-sniffed"),
+    pytest.param(_quadratic(100_000, 1_000).replace(b"?>", b"?><!-- <a> <?pi?> -->", 1),
+                 id="quadratic-after-a-comment"),
 ])
 def test_entity_expansion_cannot_blow_up_memory(document):
     tracemalloc.start()
@@ -94,7 +107,7 @@ def test_entity_expansion_cannot_blow_up_memory(document):
 
 
 def test_short_literal_entities_survive():
-    document = b"""<?xml version="1.0"?>
+    document = """<?xml version="1.0"?>
 <!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd" [
 <!ENTITY nbsp "&#160;">
 <!ENTITY co "Co.">
@@ -105,9 +118,9 @@ def test_short_literal_entities_survive():
 
 
 def test_external_entities_are_removed():
-    document = b"""<?xml version="1.0"?>
+    document = """<?xml version="1.0"?>
 <!DOCTYPE rss [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
 <rss version="2.0"><channel><title>x&secret;</title></channel></rss>"""
     defused, note = defuse_doctype(document)
-    assert b"/etc/passwd" not in defused
+    assert "/etc/passwd" not in defused
     assert "removed 1 entity declaration" in note

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 
 import pytest
 
@@ -92,12 +93,23 @@ def test_feeds_no_longer_listed_are_kept_inactive(store):
     assert store.due(now=1e12) == [(active[0].id, "https://a.example.com/2")]
 
 
-def test_a_record_the_schema_refuses_is_reported_not_queued(store):
+def test_a_field_the_schema_refuses_is_emptied_and_the_entry_queued(store):
     (feed,) = store.sync_feeds([FeedSource("https://a.example.com/feed")])
-    bad = _entry("c" * 32, "Bad")
+    bad = _entry("c" * 32, "Bad date")
     bad.record["published_at"] = "yesterday"
     counts = _record(store, feed.id, [bad, _entry("a" * 32, "Good")])
-    assert counts.new == 1 and "published_at" in counts.invalid[0]
+    assert counts.new == 2 and not counts.invalid and "published_at emptied" in counts.repaired[0]
+    assert "1 entries kept with a refused field emptied" in store.feed(feed.id).last_problem
+    queued = {row.story_id: RAW_STORY.decode(row.value) for row in store.pending(10)}
+    assert queued["c" * 32]["published_at"] is None and queued["c" * 32]["title"] == "Bad date"
+
+
+def test_a_record_whose_identity_the_schema_refuses_is_reported_not_queued(store):
+    (feed,) = store.sync_feeds([FeedSource("https://a.example.com/feed")])
+    bad = _entry("c" * 32, "Bad")
+    bad.record["source"] = {**bad.record["source"], "feed_url": ""}
+    counts = _record(store, feed.id, [bad, _entry("a" * 32, "Good")])
+    assert counts.new == 1 and "source.feed_url" in counts.invalid[0]
     assert "record refused" in store.feed(feed.id).last_problem
 
 
@@ -120,3 +132,13 @@ def test_a_foreign_file_is_refused(tmp_path):
     (tmp_path / "junk").write_bytes(b"not a database at all" * 100)
     with pytest.raises(StoreError, match="cannot open it as SQLite"):
         Store(tmp_path / "junk")
+
+
+def test_the_store_is_readable_by_its_owner_only(tmp_path):
+    fresh, old = tmp_path / "fresh.sqlite3", tmp_path / "old.sqlite3"
+    old.touch(mode=0o644)
+    old.chmod(0o644)
+    for path in (fresh, old):
+        with Store(path) as store:
+            store.sync_feeds([FeedSource("https://user:pw@a.example.com/feed")])
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
