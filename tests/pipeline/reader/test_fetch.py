@@ -10,6 +10,7 @@ import os
 import time
 import zlib
 
+import brotli
 import pytest
 import zstandard
 
@@ -169,6 +170,7 @@ def test_local_files(tmp_path, fast_options):
     ("deflate", lambda data: zlib.compress(data, wbits=-15)),  # raw deflate, as some servers send
     ("gzip, gzip", lambda data: gzip.compress(gzip.compress(data))),
     ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
+    ("br", brotli.compress),  # article pages are often served so
     ("identity, gzip", gzip.compress),
 ])
 def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, coding, encode):
@@ -178,7 +180,8 @@ def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, c
 
 
 @pytest.mark.parametrize("coding, body, error", [
-    ("br", b"\x0b\x02\x80hello\x03", "unsupported Content-Encoding br"),
+    ("compress", b"\x1f\x9d\x90hello", "unsupported Content-Encoding compress"),
+    ("br", b"\x0b\x02\x80not brotli at all", "corrupt br data"),
     ("gzip, gzip, gzip, gzip, gzip", b"", "5 layers refused (at most 4)"),
     ("gzip", b"\x1f\x8b\x08\x00garbage-garbage", "corrupt gzip data"),
 ])
