@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 SUMMARY_MAX_CHARS = 250
 TEASER_MAX_CHARS = 1500
+_SUMMARY_SOURCE_MAX = 100_000  # content longer than this (markup included) is not a summary
 _TEASER_END = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\]|read more|continue reading|more»?)\W*$",
                          re.IGNORECASE)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
@@ -77,6 +78,9 @@ def content_text(record: dict[str, Any]) -> str:
 
 
 def is_summary(record: dict[str, Any]) -> bool:
+    html, text = record.get("html") or "", record.get("text") or ""
+    if len(html) + len(text) > _SUMMARY_SOURCE_MAX:  # no copies of a feed's 10 MB entry
+        return False
     text = content_text(record)
     return len(text) < SUMMARY_MAX_CHARS or (len(text) < TEASER_MAX_CHARS and bool(_TEASER_END.search(text)))
 
