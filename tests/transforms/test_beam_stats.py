@@ -12,7 +12,7 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from schemas import STATS
+from schemas import SCHEMA_VERSION, STATS
 from tests.transforms.stat_stories import story
 from transforms.beam_stats import CountStories
 
@@ -31,7 +31,7 @@ def _summary(element) -> tuple:
     """(key, window_start, dimension, value, count, pane index, pane timing) of an output."""
     key, value, headers = element
     record = STATS.decode(value)
-    assert headers == (("schema_version", b"1.0"),)
+    assert headers == (("schema_version", SCHEMA_VERSION.encode()),)
     assert record["window_end"] > record["window_start"]
     pane = record["pane"]
     return (key.decode(), record["window_start"], record["dimension"], record["value"],

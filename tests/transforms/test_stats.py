@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from schemas import STATS, RecordError
+from schemas import SCHEMA_VERSION, STATS, RecordError
 from tests.transforms.stat_stories import attribution, dateline
 from transforms.stats import count_key, count_record, story_keys, time_of_micros
 
@@ -53,7 +53,7 @@ def _record(**changes):
 def test_count_record_is_a_valid_stats_record():
     record = _record()
     assert record == {
-        "schema_version": "1.0",
+        "schema_version": SCHEMA_VERSION,
         "window_start": "2023-10-17T09:02:00Z",
         "window_end": "2023-10-17T09:03:00Z",
         "dimension": "country",

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.kafka_clients import make_producer
-from schemas import ENRICHED_STORY, STATS
+from schemas import ENRICHED_STORY, SCHEMA_VERSION, STATS
 from tests.pipeline.enrich.support import read_all
 from tests.stories import raw_value
 
@@ -58,7 +58,7 @@ def latest_panes(bootstrap: str, topic: str, expect: int, timeout_s: float) -> d
     latest: dict[str, dict] = {}
     for message in read_all(bootstrap, topic, expect=expect, timeout_s=timeout_s):
         record = STATS.decode(message.value)
-        assert message.headers == {"schema_version": b"1.0"}
+        assert message.headers == {"schema_version": SCHEMA_VERSION.encode()}
         window, dimension, value = message.key.decode().split("|", 2)
         assert (window, dimension, value) == (record["window_start"], record["dimension"], record["value"])
         kept = latest.get(message.key.decode())
