@@ -67,7 +67,7 @@ class ReaderOptions:
     def __post_init__(self) -> None:
         positive = (
             "interval", "min_interval", "max_interval", "max_backoff", "retry_after_cap",
-            "connect_timeout", "read_timeout", "total_timeout", "host_rate", "max_crawl_delay",
+            "connect_timeout", "read_timeout", "total_timeout", "max_crawl_delay",
             "robots_ttl", "page_timeout",
         )
         for name in positive:
@@ -88,6 +88,8 @@ class ReaderOptions:
                 f"({self.min_interval:g}) and max_interval ({self.max_interval:g}); "
                 "change the bounds together with the interval"
             )
+        if not isinstance(self.host_rate, (int, float)) or not self.host_rate > 0:
+            raise ValueError(f"host_rate: {self.host_rate!r} must be a number of requests per second > 0")
         if self.fetch_articles not in FETCH_ARTICLES:
             raise ValueError(f"fetch_articles: {self.fetch_articles!r} must be one of "
                              f"{', '.join(FETCH_ARTICLES)}")

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.reader import safety
 from pipeline.reader.fetch import Fetcher
+from pipeline.reader.options import ReaderOptions
 from pipeline.reader.pages import PageFetcher, decision, decode_page
 from pipeline.reader.politeness import HostLimiter
 from pipeline.reader.robots import RobotsCache
@@ -197,3 +198,13 @@ def test_a_brotli_compressed_page_is_decoded(feed_server, page_options):
     [result] = fetch_pages(page_options, [feed_server.url("/p")])
     assert result.article["outcome"] == "fetched" and result.article["bytes"] == len(page)
     assert "HARBOUR CITY (Reuters)" in result.page["html"]
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"fetch_articles": "sometimes"}, "fetch_articles: 'sometimes' must be one of auto, always, never"),
+    ({"host_rate": 0}, "host_rate: 0 must be a number of requests per second > 0"),
+    ({"page_record_bytes": 0}, "page_record_bytes: 0 must be an integer >= 1"),
+])
+def test_page_options_are_checked_when_built(changes, message):
+    with pytest.raises(ValueError, match=message):
+        ReaderOptions(**changes)
