@@ -12,7 +12,8 @@ When a page is fetched (``--fetch-articles``, per feed in the feed list):
 
 Each page: robots.txt first (``robots.RobotsCache``), then one paced request through the
 per-host limits (``politeness.HostLimiter``) with the reader's client (address guard on
-every hop, timeouts), ``page_max_bytes`` at most, HTML only. The bytes are decoded by the
+every hop, timeouts), ``page_max_bytes`` at most, HTML only. A redirect to another host is
+followed only if that host's robots.txt allows the target, and after that host's turn. The bytes are decoded by the
 same rules as feeds (a byte order mark, else bytes that are valid UTF-8, else the declared
 charset: HTTP header, then ``<meta charset>``; else UTF-8 with stray bytes read as
 Windows-1252), then scripts (JSON-LD kept), styles, comments, SVG, templates and frames are
@@ -207,10 +208,24 @@ class PageFetcher:
         allowed, why = await self.robots.check(url)
         if not allowed:
             return PageResult(_outcome("robots_disallow", url, None, why), None)
+        disallowed: list[str] = []
+
+        async def before_hop(target: str) -> str | None:
+            """robots.txt and the pace of each redirect target's host, too."""
+            allowed, why = await self.robots.check(target)
+            if not allowed:
+                disallowed.append(f"redirect to {target}: {why}")
+                return disallowed[-1]
+            await self.limiter.turn(target)
+            return None
+
         async with self.limiter.request(url):
             result = await self.fetcher.fetch(url, accept=PAGE_ACCEPT,
                                               max_bytes=self.options.page_max_bytes,
-                                              timeout=self.options.page_timeout)
+                                              timeout=self.options.page_timeout,
+                                              before_hop=before_hop)
+        if disallowed:
+            return PageResult(_outcome("robots_disallow", url, result, disallowed[-1]), None)
         if result.error:
             kind = "http_error" if result.status is not None else "fetch_error"
             return PageResult(_outcome(kind, url, result, result.error), None)
