@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
             name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP)
         )
         module.configure(sub)
-        sub.set_defaults(_main=module.main)
+        sub.set_defaults(_main=module.main, _parser=sub)
     return parser
 
 
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("WARNING")  # quiet while the command modules import Beam, which logs
     args, extra = build_parser().parse_known_args(argv)
     if extra and not getattr(args, "accepts_extra", False):
-        build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
+        args._parser.error(f"unrecognized arguments: {' '.join(extra)}")  # its own usage
     args.extra = extra
     configure_logging(args.log_level, args.log_format)
     try:

@@ -1,7 +1,10 @@
 """Compact, human-readable lines for records: what `newswire tail` and `newswire run` print.
 
 Pure functions over decoded records (plain dicts), no I/O, so both commands print the
-same thing and the format is tested without Kafka::
+same thing and the format is tested without Kafka. Records come from feeds anyone can write,
+so whatever of them reaches a terminal goes through :func:`terminal_safe` (or
+:func:`json_line`) first: an ESC or BEL in a title must not retitle the window or clear the
+screen::
 
     US envoy calls alleged North Korea, Russia weapons delivery dangerous  [straitstimes.com]
         JAKARTA (ID) / SEOUL (KR)  credit: Reuters  cited: TASS, KCNA  photo: AFP
@@ -21,6 +24,26 @@ INDENT = "    "
 MAX_REASON_CHARS = 200
 MAX_PAYLOAD_CHARS = 100
 
+# Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC,
+# BEL, CR, backspace...), DEL, the C1 controls U+0080-U+009F (CSI, OSC as one character),
+# and the bidirectional formatting characters, which reorder the rest of the line.
+_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_UNSAFE = [*range(0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0), *_BIDI]
+_STRIP = dict.fromkeys(_UNSAFE)
+# JSON escapes C0 controls itself; the others are valid in JSON strings, so escape them.
+_ESCAPE = {code: f"\\u{code:04x}" for code in _UNSAFE if code >= 0x7F}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without the characters a terminal would act on (see ``_UNSAFE``)."""
+    return text.translate(_STRIP)
+
+
+def json_line(record: Any) -> str:
+    """``record`` as one line of JSON that a terminal shows as it is: the same JSON value,
+    with DEL, C1 and bidirectional controls written as \\u escapes."""
+    return orjson.dumps(record).decode().translate(_ESCAPE)
+
 
 def place_label(place: Mapping[str, Any]) -> str:
     """``JAKARTA (ID)``: the place as written, with its country code (``?`` if unresolved)."""
@@ -39,7 +62,7 @@ def _agencies(names: Sequence[str] | None) -> str:
 
 def format_story(record: Mapping[str, Any]) -> str:
     """Two lines for an enriched story: title and publisher; dateline, credit, cited, photo."""
-    title = " ".join((record.get("title") or "(no title)").split())
+    title = " ".join(terminal_safe(record.get("title") or "(no title)").split())
     publisher = (record.get("source") or {}).get("publisher") or "?"
     revision = record.get("revision") or 1
     first = f"{title}  [{publisher}{f', revision {revision}' if revision > 1 else ''}]"
@@ -50,7 +73,7 @@ def format_story(record: Mapping[str, Any]) -> str:
         f"  cited: {_agencies(attribution.get('cited'))}"
         f"  photo: {_agencies(attribution.get('photo'))}"
     )
-    return f"{first}\n{INDENT}{details}"
+    return terminal_safe(f"{first}\n{INDENT}{details}")
 
 
 def original_title(record: Mapping[str, Any]) -> str | None:
@@ -95,7 +118,7 @@ def format_dead_letter(record: Mapping[str, Any], details: bool = False) -> str:
     if details:
         text += (f"\n{INDENT}failed {record.get('failed_at')}  {record.get('error_type')}  "
                  f"payload {payload_preview(record)}")
-    return text
+    return terminal_safe(text)
 
 
 def story_matches(
@@ -129,14 +152,12 @@ def story_matches(
 
 def format_count(record: Mapping[str, Any]) -> str:
     """One line for a windowed count (schemas/stats.schema.json): the window, what was
-    counted, the count so far and which firing this is. A value that is not printable text
-    (an unknown credit as written) is shown escaped."""
-    value = str(record.get("value"))
-    shown = value if value.isprintable() else ascii(value)
+    counted, the count so far and which firing this is; terminal-safe (a value may be an
+    unknown credit as written in a story)."""
     pane = record.get("pane") or {}
-    return (
+    return terminal_safe(
         f"{record.get('window_start')} .. {record.get('window_end')}  "
-        f"{record.get('dimension'):<7} {shown:<12} {record.get('count'):>6}  "
+        f"{record.get('dimension'):<7} {record.get('value')!s:<12} {record.get('count'):>6}  "
         f"({pane.get('timing')}, pane {pane.get('index')})"
     )
 
@@ -155,3 +176,8 @@ def count_matches(
         return True
     names = {name.casefold() for name in wanted.get(str(record.get("dimension")), ())}
     return str(record.get("value")).casefold() in names
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 feed``, ``2 feeds``, ``0 entries`` (``nouns``: the plural when not noun + "s")."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"

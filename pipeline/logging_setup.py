@@ -71,10 +71,22 @@ class TextFormatter(logging.Formatter):
         return f"{first} {fields}{newline}{rest}"
 
 
-def _not_beam_gcp_notice(record: logging.LogRecord) -> bool:
-    """Drop the notice Beam logs on import when its optional GCP libraries are absent
-    ("apitools not found ..."): newswire does not use BigQuery, so it only misleads."""
-    return not (record.name == "root" and str(record.msg).startswith("apitools not found"))
+# Notices Beam logs on the root logger that only mislead here: its optional GCP libraries
+# are absent ("apitools not found ...": newswire does not use BigQuery), and it picked the
+# default runner (DirectRunner) for a pipeline given none.
+_BEAM_ROOT_NOTICES = ("apitools not found", "Missing pipeline option (runner)")
+# Loggers that are chatty at INFO: httpx (every request) and Beam's local runner machinery
+# (the DirectRunner tries Prism, which it downloads by URL, fails without internet and falls
+# back to the FnApiRunner; worker start-up lines). They log at WARNING and above unless the
+# level is DEBUG.
+CHATTY_LOGGERS = (
+    "httpx", "httpcore", "apache_beam.runners.direct",
+    "apache_beam.runners.portability.prism_runner", "apache_beam.runners.worker",
+)
+
+
+def _not_beam_root_notice(record: logging.LogRecord) -> bool:
+    return not (record.name == "root" and str(record.msg).startswith(_BEAM_ROOT_NOTICES))
 
 
 def configure_logging(level: str = "INFO", log_format: str = "text",
@@ -84,32 +96,34 @@ def configure_logging(level: str = "INFO", log_format: str = "text",
         raise ValueError(f"--log-format: {log_format!r} is not one of {', '.join(LOG_FORMATS)}")
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    handler.addFilter(_not_beam_gcp_notice)
+    handler.addFilter(_not_beam_root_notice)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx (every request) is chatty at INFO: WARNING unless debugging. kafka-python logs
-    # every failed connection attempt as ERROR/WARNING while it retries; our code says what
-    # went wrong in one line (pipeline/kafka_clients.py), so its own logs show only at DEBUG.
-    for chatty in ("httpx", "httpcore"):
+    # The chatty loggers at INFO (see CHATTY_LOGGERS): WARNING unless debugging. kafka-python
+    # logs every failed connection attempt as ERROR/WARNING while it retries; our code says
+    # what went wrong in one line (pipeline/kafka_clients.py), so its own logs show only at
+    # DEBUG.
+    for chatty in CHATTY_LOGGERS:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     debug = logging.getLevelName(level) <= logging.DEBUG
     logging.getLogger("kafka").setLevel(logging.DEBUG if debug else logging.CRITICAL + 1)
 
 
 @contextlib.contextmanager
-def quiet(*names: str) -> Iterator[None]:
-    """Hide these loggers' records below CRITICAL for a while, unless the log level is DEBUG:
-    kafka-python logs "connection refused" at ERROR while a broker is still starting."""
+def quiet(*names: str, below: int = logging.CRITICAL) -> Iterator[None]:
+    """Hide these loggers' records below ``below`` for a while, unless the log level is
+    DEBUG: a broker's start-up line that the command says itself, the Kafka IO's offset
+    corrections where they are not news."""
     if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
         yield
         return
     loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
+        logger.setLevel(max(below, logger.getEffectiveLevel()))
     try:
         yield
     finally:

@@ -218,9 +218,11 @@ _servers: dict[int, WSGIServer] = {}
 _servers_lock = threading.Lock()
 
 
-def start_metrics_server(port: int, component: str, addr: str = "0.0.0.0",
+def start_metrics_server(port: int, component: str, addr: str = "127.0.0.1",
                          if_in_use: str = "raise") -> int | None:
     """Serve REGISTRY on ``http://addr:port/metrics`` from a daemon thread; return the port.
+    Loopback unless ``addr`` says otherwise ("0.0.0.0": every interface, for a scraper on
+    another host or container).
 
     Once per process and port: later calls return the running server's port. ``port=0``
     picks a free port. When the port is taken, ``if_in_use="raise"`` raises OSError naming

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import apache_beam as beam
-import orjson
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
@@ -89,8 +88,8 @@ class _Stage:
 
 
 class _DecodeFn(beam.DoFn):
-    """KafkaRecord → Story; invalid JSON (stage decode) and schema violations (stage
-    validate) → Failure."""
+    """KafkaRecord → Story; a value over the raw schema's size or depth limit or not JSON
+    (stage decode) and schema violations (stage validate) → Failure."""
 
     def __init__(self) -> None:
         self._decode = _Stage("decode")
@@ -102,9 +101,9 @@ class _DecodeFn(beam.DoFn):
             yield self._decode.fail(record, "tombstone", error, error.reason)
             return
         try:
-            raw = orjson.loads(record.value)
-        except orjson.JSONDecodeError as exc:
-            yield self._decode.fail(record, "invalid_json", exc, f"not valid JSON: {exc}")
+            raw = RAW_STORY.parse(record.value)
+        except RecordError as exc:  # too large, not JSON, nested too deep: never parsed further
+            yield self._decode.fail(record, exc.kind, exc, exc.reason)
             return
         self._decode.ok.inc()
         try:
@@ -164,9 +163,9 @@ class _EncodeFn(beam.DoFn):
                 input={"topic": record.topic, "partition": record.partition, "offset": record.offset},
             )
             value = ENRICHED_STORY.encode(enriched)
-        except RecordError as exc:
+        except RecordError as exc:  # breaks the schema, or too large for every sink alike
             reason = f"enriched record breaks schemas/enriched_story.schema.json: {exc}"
-            yield self._stage.fail(record, "schema_violation", exc, reason, story_id)
+            yield self._stage.fail(record, exc.kind, exc, reason, story_id)
             return
         except Exception as exc:  # noqa: BLE001 - any failure of the step is routed, not raised
             reason = f"building the enriched record raised {type(exc).__name__}: {exc}"

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from schemas import SCHEMA_VERSION
 from schemas.timefmt import parse_rfc3339, to_rfc3339
 from transforms.agencies import default_registry
 from transforms.attribution import Attribution, find_attribution
-from transforms.clean import Cleaned, clean_html, clean_text
+from transforms.clean import Cleaned, HtmlTooDeepError, clean_html, clean_text
 from transforms.dateline import Dateline, find_dateline, strip_dateline
 from transforms.gazetteer import default_gazetteer
 from transforms.page import PageArticle, clean_page, page_fields
@@ -108,7 +109,10 @@ def clean_step(work: Mapping[str, Any]) -> dict[str, Any]:
             return {**work, "cleaned": cleaned, "body": "page"}
     if html is not None:
         _require_str("clean", "html", html)
-        cleaned = clean_html(html)
+        try:
+            cleaned = clean_html(html)
+        except HtmlTooDeepError as exc:
+            raise ExtractionError("clean", str(exc)) from None
     elif text is not None:
         _require_str("clean", "text", text)
         cleaned = clean_text(text)
@@ -191,6 +195,7 @@ def finish(work: Mapping[str, Any], *, pipeline_version: str, processed_at: date
     raw = _needs(work, "raw", "finish", "start")
     attribution = _needs(work, "attribution", "extraction", "attribution_step")
     record = {key: value for key, value in raw.items() if key not in _RAW_ONLY}
+    record["schema_version"] = SCHEMA_VERSION  # the enriched schema's, whatever the raw's was
     record.update(page_fields(raw, work.get("page_article"), work.get("body") == "page"))
     record.update(_fields(work["text"], work["cleaned"], work["dateline"], attribution))
     record["processing"] = {

@@ -3,6 +3,7 @@ Kafka key) of one count of one window.
 
     story_keys(dateline, attribution)  → [("country", "ID"), ("country", "KR"),
                                            ("credit", "Reuters"), ("cited", "TASS"), ...]
+    add_keys(counts, keys), merge_counts([counts, ...])  → {("country", "KR"): 3, ...}
     count_record(...)                  → a record of schemas/stats.schema.json
     count_key(window_start, dimension, value) → b"2023-10-17T09:02:00Z|country|KR"
 
@@ -14,6 +15,7 @@ for nothing), each credited agency, each cited agency. No Beam here:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
 from schemas import SCHEMA_VERSION, WindowCount
@@ -28,8 +30,11 @@ DIMENSIONS = (COUNTRY, CREDIT, CITED)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
+StatKey = tuple[str, str]  # (dimension, value)
+Counts = dict[StatKey, int]
 
-def story_keys(dateline: Dateline | None, attribution: Attribution) -> list[tuple[str, str]]:
+
+def story_keys(dateline: Dateline | None, attribution: Attribution) -> list[StatKey]:
     """The (dimension, value) pairs one story counts toward, each once, in a stable order."""
     countries = () if dateline is None else dict.fromkeys(
         place.country for place in dateline.places if place.country
@@ -39,6 +44,22 @@ def story_keys(dateline: Dateline | None, attribution: Attribution) -> list[tupl
         + [(CREDIT, agency) for agency in dict.fromkeys(attribution.credit)]
         + [(CITED, agency) for agency in dict.fromkeys(attribution.cited)]
     )
+
+
+def add_keys(counts: Counts, keys: Iterable[StatKey]) -> Counts:
+    """Count one story's keys into ``counts`` (changed in place and returned)."""
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def merge_counts(parts: Iterable[Counts]) -> Counts:
+    """The sum of several partial counts (a new dict)."""
+    total: Counts = {}
+    for part in parts:
+        for key, count in part.items():
+            total[key] = total.get(key, 0) + count
+    return total
 
 
 def time_of_micros(micros: int) -> str:

@@ -73,11 +73,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"topics: {', '.join(topics) or '(none)'}  partitions: {args.partitions}  "
               f"schema validation: {'on' if args.validate_schemas else 'off'}", flush=True)
         print(f"{broker.describe()}. Ctrl-C to stop.", flush=True)
-        try:
-            status = broker.wait()
-        except KeyboardInterrupt:
-            print("stopping broker", flush=True)
-            return 0
+        status = broker.wait()
+    except KeyboardInterrupt:
+        print("stopping broker", flush=True)
+        return 0
     finally:
         broker.stop()
     return 0 if status in (0, -signal.SIGTERM) else status

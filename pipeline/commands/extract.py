@@ -94,7 +94,7 @@ def _json_lines(name: str) -> int:
                     errors += _error(name, number, _id_of(story),
                                      f"extraction raised {type(exc).__name__}: {exc}")
     except OSError as exc:
-        errors += _error(name, None, None, f"cannot read: {exc.strerror or exc}")
+        errors += _error(name, None, None, _cannot_read(exc))
     return errors
 
 
@@ -105,7 +105,9 @@ def _whole_file(name: str, kind: str, published_at: str | None) -> int:
         with _open(name) as stream:
             data = stream.read()
         story = {"id": story_id, kind: data.decode("utf-8"), "published_at": published_at}
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        return _error(name, None, story_id, _cannot_read(exc))
+    except UnicodeDecodeError as exc:
         return _error(name, None, story_id, f"cannot read as UTF-8 {kind}: {exc}")
     try:
         _emit(_enrich(story))
@@ -163,6 +165,12 @@ def _error(name: str, line: int | None, story_id: Any, reason: str) -> int:
     sys.stderr.write(orjson.dumps(record, default=str).decode("utf-8") + "\n")
     sys.stderr.flush()
     return 1
+
+
+def _cannot_read(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "the file does not exist"
+    return f"cannot read: {exc.strerror or exc}"
 
 
 def _open(name: str) -> AbstractContextManager[IO[bytes]]:

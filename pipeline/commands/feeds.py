@@ -7,6 +7,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline.display import plural
 from pipeline.reader.options import ReaderOptions
 from pipeline.reader.store import DEFAULT_STORE, FeedState, Store, StoreError
 from schemas.timefmt import to_rfc3339
@@ -116,6 +117,7 @@ def main(args: argparse.Namespace) -> int:
     if articles:
         outcomes = ", ".join(f"{outcome} {count}" for outcome, count in articles.most_common())
         print(f"\narticle pages of new and edited entries: {outcomes}")
-    print(f"\n{len(feeds)} feeds, {failing} failing; {waiting} records wait for Kafka; "
-          f"{parked} parked (refused by Kafka for good: `newswire feeds parked`)")
+    print(f"\n{plural(len(feeds), 'feed')}, {failing} failing; {plural(waiting, 'record')} "
+          f"{'waits' if waiting == 1 else 'wait'} for Kafka; {parked} parked (refused by Kafka "
+          "for good: `newswire feeds parked`)")
     return 0

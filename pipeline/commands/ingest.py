@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pipeline import metrics
+from pipeline.display import plural
 from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.reader.feedlist import FeedListError, load_feed_list
 from pipeline.reader.options import DEFAULT_USER_AGENT, FETCH_ARTICLES, ReaderOptions
@@ -109,6 +110,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="with --once: how long to wait for Kafka to take every record (default: %(default)s)")
     kafka.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
                        help="serve Prometheus metrics on this port at /metrics (default: off)")
+    kafka.add_argument("--metrics-host", default="127.0.0.1", metavar="ADDRESS",
+                       help="address the metrics endpoint binds; 0.0.0.0 for a Prometheus on "
+                       "another host or container (default: %(default)s, this machine only)")
     kafka.add_argument("--forget-after-days", type=float, default=90.0, metavar="DAYS",
                        help="forget entries no feed has carried for this long; 0 = never (default: %(default)s)")
 
@@ -149,7 +153,7 @@ def main(args: argparse.Namespace) -> int:
         Path(args.store).parent.mkdir(parents=True, exist_ok=True)
         store = Store(args.store)
         if args.metrics_port is not None:
-            metrics.start_metrics_server(args.metrics_port, "reader")
+            metrics.start_metrics_server(args.metrics_port, "reader", addr=args.metrics_host)
     except (ValueError, FeedListError, StoreError, OSError) as exc:
         print(f"newswire ingest: {exc}", file=sys.stderr)
         return 2
@@ -159,8 +163,8 @@ def main(args: argparse.Namespace) -> int:
         store, sources, options, publisher=publisher,
         forget_after=args.forget_after_days * 86400 or None,
     )
-    log.info("reading %d feeds from %s into %s on %s (store %s)",
-             len(sources), args.feeds, topic, bootstrap, args.store)
+    log.info("reading %s from %s into %s on %s (store %s)",
+             plural(len(sources), "feed"), args.feeds, topic, bootstrap, args.store)
     try:
         if args.once:
             counters = asyncio.run(reader.run_once())
@@ -172,12 +176,13 @@ def main(args: argparse.Namespace) -> int:
         publisher.stop(timeout=args.kafka_timeout + 5)
         waiting = store.pending_count()
         store.close()
-    summary = (f"{len(sources)} feeds: {counters.line()} published={publisher.stats.published} "
-               f"waiting={waiting} parked={publisher.stats.parked}")
+    summary = (f"{plural(len(sources), 'feed')}: {counters.line()} "
+               f"published={publisher.stats.published} waiting={waiting} "
+               f"parked={publisher.stats.parked}")
     print(f"newswire ingest: {summary}", flush=True)
     if waiting:
-        log.error("%d records still wait for Kafka at %s; they stay in %s and are published by "
-                  "the next run", waiting, bootstrap, args.store)
+        log.error("%s still waiting for Kafka at %s; kept in %s and published by the next "
+                  "run", plural(waiting, "record"), bootstrap, args.store)
         return 1 if args.once else 0
     return 0
 

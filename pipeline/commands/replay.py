@@ -1,15 +1,17 @@
 """`newswire replay`: send dead letters back through the pipeline once the cause is fixed.
 
-Reads the dead-letter topic from the replay consumer group's committed offsets (or from the
-beginning) up to the end offsets seen at start, and produces each dead letter's original
-value, with its original key, to the input topic. Offsets are committed only after every
-record sent was acknowledged, so a second replay does not resend what the first one sent;
-a record that fails again simply becomes a new dead letter.
+Reads the dead-letter topic up to the end offsets seen at start and produces each dead
+letter's original value, with its original key, to the input topic. Progress is kept per
+stage, in consumer group ``<--consumer-group>.<stage>``: a replay of some stages commits
+only theirs, so the dead letters of the other stages are still there for a later replay
+(one group for all would commit past them). Each stage's offsets are committed only after
+every record sent was acknowledged, so a second replay does not resend what the first one
+sent; a record that fails again simply becomes a new dead letter.
 
 Only dead letters whose value is a raw story can go back to the input topic: those of the
 pipeline's stages and of the feed reader's ``publish`` stage. ``fetch``/``parse`` dead
 letters hold feed bytes and ``sink`` dead letters hold an output record; they are counted
-and left alone.
+and left alone, as are dead letters whose value was truncated (too large to keep whole).
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--consumer-group", default="newswire-replay",
-        help="group whose committed offsets mark what was replayed already (default: %(default)s)",
+        help="prefix of the groups whose committed offsets mark what was replayed already, one "
+        "per stage: NAME.decode, NAME.clean, ... (default: %(default)s)",
     )
     parser.add_argument(
         "--from-beginning", action="store_true",
@@ -105,13 +108,20 @@ def _original(letter: dict) -> tuple[bytes | None, bytes]:
     return key, base64.b64decode(letter["value_base64"])
 
 
+def stage_group(group: str, stage: str) -> str:
+    """The consumer group that keeps the replay progress of one stage."""
+    return f"{group}.{stage}"
+
+
 def replay(args: argparse.Namespace) -> ReplayResult:
     """Do the replay described by ``args``; raise ValueError for a bad option or topic."""
     servers = check_bootstrap_servers(args.bootstrap_servers)
     topic = check_topic_name(args.dead_letter_topic, "--dead-letter-topic")
     target = check_topic_name(args.input_topic, "--input-topic")
-    wanted = set(args.stages or REPLAYABLE_STAGES)
-    consumer = make_consumer(servers, group_id=args.consumer_group, max_poll_records=1000)
+    wanted = sorted(set(args.stages or REPLAYABLE_STAGES))
+    consumer = make_consumer(servers, max_poll_records=1000)
+    groups = {stage: make_consumer(servers, group_id=stage_group(args.consumer_group, stage))
+              for stage in wanted}
     producer = None if args.dry_run else make_producer(servers)
     result = ReplayResult()
     try:
@@ -123,9 +133,14 @@ def replay(args: argparse.Namespace) -> ReplayResult:
             raise ValueError(f"{exc} (check --dead-letter-topic / --input-topic)") from None
         stops = end_offsets(consumer, partitions)
         beginnings = consumer.beginning_offsets(partitions)
+        # Where each stage's replay got to, per partition: the read starts at the earliest.
+        done = {
+            stage: {tp: beginnings[tp] if args.from_beginning else max(
+                group.committed(tp) or 0, beginnings[tp]) for tp in partitions}
+            for stage, group in groups.items()
+        }
         for tp in partitions:
-            committed = None if args.from_beginning else consumer.committed(tp)
-            consumer.seek(tp, beginnings[tp] if committed is None else max(committed, beginnings[tp]))
+            consumer.seek(tp, min(done[stage][tp] for stage in wanted))
         pending: list[TopicPartition] = [tp for tp in partitions if consumer.position(tp) < stops[tp]]
         last_progress = time.monotonic()
         while pending:
@@ -135,7 +150,7 @@ def replay(args: argparse.Namespace) -> ReplayResult:
                         break
                     result.read += 1
                     last_progress = time.monotonic()
-                    _replay_one(message, wanted, target, producer, result)
+                    _replay_one(message, done, target, producer, result)
             pending = [tp for tp in pending if consumer.position(tp) < stops[tp]]
             if pending and time.monotonic() - last_progress > _STALL_S:
                 raise RuntimeError(
@@ -151,15 +166,19 @@ def replay(args: argparse.Namespace) -> ReplayResult:
                     f"{len(failed)} of {result.sent} records were not acknowledged by "
                     f"{target} (first: {failed[0]!r}); nothing was committed: run the replay again"
                 )
-            consumer.commit({tp: OffsetAndMetadata(stops[tp], "", -1) for tp in partitions})
+            for group in groups.values():
+                group.commit({tp: OffsetAndMetadata(stops[tp], "", -1) for tp in partitions})
     finally:
         if producer is not None:
             producer.close(timeout=10)
+        for group in groups.values():
+            group.close(autocommit=False)
         consumer.close(autocommit=False)
     return result
 
 
-def _replay_one(message, wanted: set[str], target: str, producer, result: ReplayResult) -> None:
+def _replay_one(message, done: dict[str, dict], target: str, producer,
+                result: ReplayResult) -> None:
     where = f"{message.topic}[{message.partition}]@{message.offset}"
     try:
         letter = DEAD_LETTER.decode(message.value or b"")
@@ -171,8 +190,16 @@ def _replay_one(message, wanted: set[str], target: str, producer, result: Replay
     if stage not in REPLAYABLE_STAGES:
         result.skipped[f"{stage} (not a raw story)"] += 1
         return
-    if stage not in wanted:
+    if stage not in done:
         result.skipped[f"{stage} (not selected)"] += 1
+        return
+    if message.offset < done[stage][TopicPartition(message.topic, message.partition)]:
+        result.skipped[f"{stage} (replayed before)"] += 1
+        return
+    if letter.get("value_truncated"):
+        log.warning("%s holds only the first bytes of a %s-byte value; not replayed", where,
+                    letter.get("value_bytes"))
+        result.skipped[f"{stage} (value truncated)"] += 1
         return
     key, value = _original(letter)
     if producer is not None:

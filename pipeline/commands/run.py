@@ -9,6 +9,7 @@ its run() blocks), and a consumer here that prints each enriched story and dead 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import socket
@@ -28,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import pipeline
 from pipeline.broker import DEFAULT_TOPICS, BrokerError, EmbeddedBroker, free_port
 from pipeline.commands.argtypes import positive_seconds
-from pipeline.display import format_dead_letter, format_story
+from pipeline.display import format_dead_letter, format_story, plural, terminal_safe
 from pipeline.kafka_clients import (
     EXIT_KAFKA_UNAVAILABLE,
     KafkaUnavailable,
@@ -39,6 +40,7 @@ from pipeline.kafka_clients import (
 )
 from pipeline.kafkaio.offsets import end_offsets
 from pipeline.logging_setup import quiet
+from pipeline.reader.store import DEFAULT_STORE
 from pipeline.sample_feeds import SAMPLE_DIR, SAMPLE_OPML, FeedServer, served_feed_list
 from pipeline.signals import stop_on_signals
 from schemas import DEAD_LETTER, ENRICHED_STORY, RecordError
@@ -201,7 +203,8 @@ def port_is_free(port: int) -> bool:
 
 
 def say(text: str = "") -> None:
-    print(text, flush=True)
+    """Print a line for the person watching; what came from feeds is made terminal-safe."""
+    print(terminal_safe(text), flush=True)
 
 
 class Run:
@@ -212,7 +215,7 @@ class Run:
         self.dir = Path(args.output_path or default_dir).resolve()
         self.enriched_dir = self.dir / "enriched"
         self.log_dir = self.dir / "logs"
-        self.store = self.dir / "reader.db"
+        self.store = self.dir / Path(DEFAULT_STORE).name  # the name `newswire ingest` uses
         self.broker: EmbeddedBroker | None = None
         self.feed_server: FeedServer | None = None
         self.children: list[Child] = []
@@ -392,7 +395,8 @@ class Run:
         partitions = [tp for tp in self.consumer.assignment() if tp.topic == RAW]
         probe = make_consumer(self.bootstrap)
         try:
-            ends = end_offsets(probe, partitions)
+            with quiet("pipeline.kafkaio", below=logging.WARNING):  # its corrections: noise here
+                ends = end_offsets(probe, partitions)
         except KafkaError as exc:
             say(f"cannot count what the reader published last ({exc})")
             return
@@ -421,15 +425,15 @@ class Run:
         outcomes = ", ".join(f"{tally.polls[o]} {o.replace('_', ' ')}" for o in POLL_OUTCOMES
                              if tally.polls[o])
         lines = ["summary"]
-        feeds = f"  feeds        {polls} polls" + (f" ({outcomes})" if outcomes else "")
+        feeds = f"  feeds        {plural(polls, 'poll')}" + (f" ({outcomes})" if outcomes else "")
         if self.feed_server is not None:
             answered = self.feed_server.responses
             feeds += (f"; the sample server answered {answered[200]} with content and "
                       f"{answered[304]} with 304 Not Modified")
         lines.append(feeds)
         lines += [f"  problem      {problem}" for problem in self.feed_problems()]
-        lines.append(f"  published    {tally.published} raw stories to {RAW}")
-        lines.append(f"  enriched     {tally.enriched} stories to {ENRICHED}")
+        lines.append(f"  published    {plural(tally.published, 'raw story', 'raw stories')} to {RAW}")
+        lines.append(f"  enriched     {plural(tally.enriched, 'story', 'stories')} to {ENRICHED}")
         stages = ", ".join(f"{n} at {stage}" for stage, n in sorted(tally.dead.items()))
         lines.append(f"  dead letters {sum(tally.dead.values())} to {DEAD}"
                      + (f" ({stages})" if stages else ""))
@@ -439,7 +443,7 @@ class Run:
             else:
                 what = (f"`newswire enrich --bootstrap-servers {self.bootstrap} --consumer-group "
                         f"{self.group} --start-from {to_rfc3339(self.started)}` reads them again")
-            lines.append(f"  in flight    {tally.published - tally.done} published stories had "
+            lines.append(f"  in flight    {plural(tally.published - tally.done, 'published story', 'published stories')} had "
                          f"not come out of the pipeline when it stopped; {what}")
         if tally.invalid:
             lines.append(f"  invalid      {tally.invalid} records on the output topics were not "
@@ -447,8 +451,8 @@ class Run:
         since = self.started.timestamp() - 1
         files = sorted(p for p in self.enriched_dir.glob("*.jsonl") if p.stat().st_mtime >= since)
         records = sum(1 for path in files for line in path.open("rb") if line.strip())
-        lines.append(f"  files        {records} enriched stories in {len(files)} JSON Lines "
-                     f"file(s) in {self.enriched_dir}")
+        lines.append(f"  files        {plural(records, 'enriched story', 'enriched stories')} in "
+                     f"{plural(len(files), 'JSON Lines file')} in {self.enriched_dir}")
         lines.append(f"  logs         {self.log_dir}; feed health: "
                      f"newswire feeds status --store {self.store}")
         return "\n".join(lines)
@@ -493,6 +497,6 @@ def main(args: argparse.Namespace) -> int:
                 say("interrupted while stopping: killing every part")
                 run.kill()
     if failure:
-        print(f"newswire run: {failure}", file=sys.stderr)
+        print(terminal_safe(f"newswire run: {failure}"), file=sys.stderr)
     say(run.summary())
     return status if failure else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import sys
@@ -10,7 +11,6 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-import orjson
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
@@ -21,7 +21,9 @@ from pipeline.display import (
     format_count,
     format_dead_letter,
     format_story,
+    json_line,
     story_matches,
+    terminal_safe,
 )
 from pipeline.kafka_clients import (
     KafkaUnavailable,
@@ -30,6 +32,7 @@ from pipeline.kafka_clients import (
     make_consumer,
 )
 from pipeline.kafkaio.offsets import end_offsets, offsets_for_time
+from pipeline.logging_setup import quiet
 from pipeline.signals import stop_on_signals
 from schemas import DEAD_LETTER, ENRICHED_STORY, STATS, RecordError
 from schemas.timefmt import parse_rfc3339
@@ -193,7 +196,9 @@ def start_offsets(
 
 def _seek(consumer: KafkaConsumer, partitions: list[TopicPartition], start: Position) -> None:
     bootstrap = consumer.config["bootstrap_servers"]
-    for tp, offset in start_offsets(bootstrap, partitions, start).items():
+    with quiet("pipeline.kafkaio", below=logging.WARNING):  # its corrections: noise here
+        offsets = start_offsets(bootstrap, partitions, start)
+    for tp, offset in offsets.items():
         consumer.seek(tp, offset)
 
 
@@ -235,10 +240,10 @@ def open_consumer(args: argparse.Namespace) -> KafkaConsumer:
 
 def render(record: dict[str, Any], args: argparse.Namespace) -> str:
     if args.json:
-        return orjson.dumps(record).decode()
+        return json_line(record)
     if args.dead_letters:
         return format_dead_letter(record, details=True)
-    return format_count(record) if args.stats else format_story(record)
+    return terminal_safe(format_count(record)) if args.stats else format_story(record)
 
 
 def matches(record: dict[str, Any], args: argparse.Namespace) -> bool:
@@ -279,8 +284,8 @@ def tail(
                     record = codec.decode(message.value)
                 except RecordError as exc:
                     counts.invalid += 1
-                    print(f"newswire tail: skipped {where}: not a valid {kind} "
-                          f"({exc})", file=err, flush=True)
+                    print(terminal_safe(f"newswire tail: skipped {where}: not a valid {kind} "
+                                        f"({exc})"), file=err, flush=True)
                     continue
                 if not matches(record, args):
                     counts.filtered += 1

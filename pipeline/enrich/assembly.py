@@ -69,6 +69,7 @@ def _read(config: EnrichConfig) -> beam.PTransform:
         config.input_topic,
         consumer_group=config.consumer_group,
         start_from=config.start_from,
+        offset_reset=config.offset_reset,
         bounded=config.bounded,
     )
     if config.kafka_io == "java":

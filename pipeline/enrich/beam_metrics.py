@@ -21,8 +21,11 @@ class _CountEnrichedFn(beam.DoFn):
 
     def setup(self) -> None:
         if self._port is not None:
-            # SDK workers sharing a host share the port: the first one serves it.
-            metrics.start_metrics_server(self._port, "pipeline", if_in_use="warn")
+            # SDK workers sharing a host share the port: the first one serves it. Every
+            # interface: workers run in containers (Flink sidecar, Dataflow VMs) that
+            # Prometheus scrapes from outside (deploy/).
+            metrics.start_metrics_server(self._port, "pipeline", addr="0.0.0.0",
+                                         if_in_use="warn")
 
     def process(self, delivery: KafkaDelivery, timestamp=beam.DoFn.TimestampParam):
         metrics.record_enriched()

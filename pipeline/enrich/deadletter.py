@@ -6,6 +6,7 @@ exception class and the pipeline version, so `newswire replay` can send it back 
 """
 
 import base64
+import hashlib
 import re
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -15,12 +16,17 @@ from apache_beam.metrics import Metrics
 
 from pipeline import __version__, metrics
 from pipeline.kafkaio.config import KafkaSendFailure, ProducerRecord
-from schemas import DEAD_LETTER, SCHEMA_VERSION
+from schemas import DEAD_LETTER, RAW_STORY, SCHEMA_VERSION
 from schemas.timefmt import to_rfc3339, utc_now
 from transforms.beam import Failure
 
 HEADERS = [("schema_version", SCHEMA_VERSION.encode())]
 MAX_REASON_CHARS = 2000
+# The longest original value a dead letter keeps whole: a raw story at its size limit. Of a
+# longer value (a 10 MB blob, an enriched record Kafka refused) it keeps the first this many
+# bytes and says so (value_truncated, value_bytes, value_sha256), so the dead letter still
+# fits the dead-letter topic (schemas/dead_letter.schema.json states the same bound).
+MAX_VALUE_BYTES = RAW_STORY.limits.max_record_bytes
 _STORY_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -53,7 +59,8 @@ def dead_letter(
     """Build a dead-letter record. ``source`` is the Kafka record that failed (its key and
     value are used when ``key``/``value`` are not given); None for input that never was one
     (a feed that failed to parse). A ``story_id`` that is not 32 hex characters is dropped:
-    the record is dead because something in it is wrong, possibly that."""
+    the record is dead because something in it is wrong, possibly that. A value longer
+    than MAX_VALUE_BYTES is truncated, and the record says so."""
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[: MAX_REASON_CHARS - 1] + "…"
     if source is not None:
@@ -76,7 +83,17 @@ def dead_letter(
             "timestamp_ms": source.timestamp_ms,
             "key_base64": _b64(key),
         },
-        "value_base64": _b64(value) or "",
+        **_value_fields(value),
+    }
+
+
+def _value_fields(value: bytes | None) -> dict[str, Any]:
+    value = value or b""
+    return {
+        "value_base64": _b64(value[:MAX_VALUE_BYTES]),
+        "value_truncated": len(value) > MAX_VALUE_BYTES,
+        "value_bytes": len(value),
+        "value_sha256": hashlib.sha256(value).hexdigest(),
     }
 
 

@@ -70,12 +70,10 @@ def run_counts(result: PipelineResult, config: EnrichConfig) -> str | None:
     """``read 8, enriched 4, dead-lettered 2 (decode 1, validate 1), duplicates dropped 2``
     from the finished pipeline's counters (kafkaio records read and written, a stage's
     failures in ``newswire.<stage>``, dedup's duplicate and stale); None when the runner
-    reports no counters to this process."""
+    cannot report counters to this process."""
     try:
         counters = result.metrics().query()["counters"]
     except (AttributeError, NotImplementedError, KeyError):
-        return None
-    if not counters:
         return None
     read = enriched = duplicates = 0
     dead: Counter[str] = Counter()

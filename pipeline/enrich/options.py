@@ -16,6 +16,7 @@ from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
 from pipeline.kafkaio.config import parse_start_timestamp_ms
 
 START_POSITIONS = ("earliest", "latest", "committed")
+OFFSET_RESETS = ("earliest", "latest", "none")
 KAFKA_IO_CHOICES = ("python", "java")
 # Runners whose event-time timers fire after every bundle of an unbounded source (the
 # FnApiRunner here), which would expire dedup state at once: --dedup-ttl-hours is refused there.
@@ -68,6 +69,13 @@ class NewswireOptions(PipelineOptions):
             help="where to start reading: earliest, latest, committed (the group's offsets; "
             "earliest where it has none) or a time, RFC 3339 (2023-10-17T08:00:00Z) or epoch "
             "milliseconds (default: %(default)s)",
+        )
+        group.add_argument(
+            "--offset-reset", dest="offset_reset", default="earliest",
+            help="where to go when a committed or in-flight offset is no longer in the "
+            "partition's log (retention, a re-created topic, a broker that lost its log): "
+            "earliest, latest, or none (stop the pipeline), as Kafka's auto.offset.reset; each "
+            "reset is logged with the offsets and counted (default: %(default)s)",
         )
         group.add_argument(
             "--bounded", dest="bounded", action="store_true", default=False,
@@ -125,6 +133,7 @@ class EnrichConfig:
     output_roll_seconds: float
     consumer_group: str
     start_from: str  # "earliest" | "latest" | "committed" | RFC 3339 time | epoch ms
+    offset_reset: str  # "earliest" | "latest" | "none"
     bounded: bool
     kafka_io: str
     dedup_ttl_seconds: int
@@ -160,6 +169,10 @@ def checked(options: PipelineOptions) -> EnrichConfig:
         raise ValueError(
             "--input-topic, --output-topic and --dead-letter-topic must be three different "
             f"topics (got {', '.join(f'{k} {v}' for k, v in topics.items())})"
+        )
+    if opts.offset_reset not in OFFSET_RESETS:
+        raise ValueError(
+            f"--offset-reset: {opts.offset_reset!r}; choose one of {', '.join(OFFSET_RESETS)}"
         )
     if opts.kafka_io not in KAFKA_IO_CHOICES:
         raise ValueError(f"--kafka-io: {opts.kafka_io!r}; choose one of {', '.join(KAFKA_IO_CHOICES)}")
@@ -198,6 +211,7 @@ def checked(options: PipelineOptions) -> EnrichConfig:
         output_roll_seconds=float(opts.output_roll_seconds),
         consumer_group=str(opts.consumer_group).strip(),
         start_from=parse_start_from(opts.start_from),
+        offset_reset=opts.offset_reset,
         bounded=bool(opts.bounded),
         kafka_io=opts.kafka_io,
         dedup_ttl_seconds=int(opts.dedup_ttl_hours * 3600),

@@ -22,11 +22,10 @@ from pipeline.kafkaio.config import (
     KafkaWriteConfig,
 )
 from pipeline.kafkaio.java import java_read, java_write
-from pipeline.kafkaio.offsets import TopicNotFoundError
+from pipeline.kafkaio.offsets import PartitionResetError, TopicNotFoundError
 from pipeline.kafkaio.sink import DELIVERED, FAILED, KafkaWriteError, WriteToKafka
 from pipeline.kafkaio.source import (
     METRICS_NAMESPACE,
-    PartitionResetError,
     ReadFromKafka,
 )
 

@@ -65,6 +65,12 @@ START_EARLIEST = "earliest"
 START_LATEST = "latest"
 START_COMMITTED = "committed"
 _START_NAMES = (START_EARLIEST, START_LATEST, START_COMMITTED)
+# What a reader does when its offset is no longer in the partition's log (Kafka's
+# auto.offset.reset): go to the earliest or the latest offset, or fail ("none").
+RESET_EARLIEST = "earliest"
+RESET_LATEST = "latest"
+RESET_NONE = "none"
+_RESET_POLICIES = (RESET_EARLIEST, RESET_LATEST, RESET_NONE)
 EVENT_TIME_RECORD = "record"
 EVENT_TIME_PROCESSING = "processing"
 _EVENT_TIMES = (EVENT_TIME_RECORD, EVENT_TIME_PROCESSING)
@@ -78,6 +84,7 @@ _READER_OWNED_CONSUMER_KEYS = {
     "key_deserializer": "keys are delivered as bytes; decode them downstream",
     "value_deserializer": "values are delivered as bytes; decode them downstream",
     "consumer_timeout_ms": "the reader paces itself with poll_timeout_ms",
+    "auto_offset_reset": "set offset_reset instead (the reader applies it, logs and counts it)",
 }
 _WRITER_OWNED_PRODUCER_KEYS = {
     "bootstrap_servers": "set bootstrap_servers instead",
@@ -158,6 +165,11 @@ class KafkaReadConfig:
       (RFC 3339 or epoch ms: the first record at or after it).
     - ``bounded``: read up to the end offsets seen at start, then finish (backfills, tests).
     - ``event_time``: ``record`` (the record's CreateTime/LogAppendTime) or ``processing``.
+    - ``offset_reset``: where to go when a committed or in-flight offset is no longer in
+      the partition's log (truncated by retention, topic re-created, a broker that lost
+      its log): ``earliest`` (default), ``latest``, or ``none`` (fail the read), as Kafka's
+      ``auto.offset.reset``. Each reset is logged as a warning with the offsets and
+      counted (``kafkaio/offset_resets``).
     - ``commit_offsets``: with a ``consumer_group``, commit each bundle's offsets once its
       outputs are durable (Beam bundle finalization). No effect without a group.
     - ``watermark_lag_ms``: the watermark trails the newest record timestamp by this much
@@ -171,6 +183,7 @@ class KafkaReadConfig:
     consumer_group: str | None = None
     start_from: str | int = START_EARLIEST
     bounded: bool = False
+    offset_reset: str = RESET_EARLIEST
     event_time: str = EVENT_TIME_RECORD
     commit_offsets: bool = True
     poll_timeout_ms: int = 200
@@ -197,6 +210,10 @@ class KafkaReadConfig:
             )
         _check_bool("bounded", self.bounded)
         _check_bool("commit_offsets", self.commit_offsets)
+        if self.offset_reset not in _RESET_POLICIES:
+            raise ValueError(
+                f"offset_reset: {self.offset_reset!r} is not one of {', '.join(_RESET_POLICIES)}"
+            )
         if self.event_time not in _EVENT_TIMES:
             raise ValueError(
                 f"event_time: {self.event_time!r} is not one of {', '.join(_EVENT_TIMES)}"
@@ -231,14 +248,17 @@ class KafkaReadConfig:
 
 @dataclass(frozen=True)
 class KafkaWriteConfig:
-    """Where ``WriteToKafka`` writes. ``flush_timeout_s`` bounds the wait for acknowledgements
-    at the end of each bundle; ``producer_config`` adds kafka-python ``KafkaProducer``
-    settings to the project defaults (acks=all, idempotence)."""
+    """Where ``WriteToKafka`` writes. ``flush_timeout_s`` is how long one flush at the end of
+    a bundle waits for acknowledgements before the wait is logged and the flush repeated;
+    ``give_up_after_s`` (0: never, the default) fails the bundle once Kafka has not
+    acknowledged its records for that long; ``producer_config`` adds kafka-python
+    ``KafkaProducer`` settings to the project defaults (acks=all, idempotence)."""
 
     bootstrap_servers: str
     topic: str
     producer_config: Mapping[str, Any] = field(default_factory=dict)
     flush_timeout_s: float = 30.0
+    give_up_after_s: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -254,6 +274,15 @@ class KafkaWriteConfig:
             raise ValueError(
                 f"flush_timeout_s: {self.flush_timeout_s!r} must be a number of seconds "
                 "in (0, 3600]"
+            )
+        if (
+            isinstance(self.give_up_after_s, bool)
+            or not isinstance(self.give_up_after_s, (int, float))
+            or not 0 <= self.give_up_after_s <= 86_400
+        ):
+            raise ValueError(
+                f"give_up_after_s: {self.give_up_after_s!r} must be a number of seconds in "
+                "[0, 86400] (0: wait for the broker as long as it takes)"
             )
         object.__setattr__(
             self, "producer_config",

@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.kafkaio.config import (
+    RESET_EARLIEST,
+    RESET_NONE,
     START_COMMITTED,
     START_EARLIEST,
     START_LATEST,
@@ -34,6 +36,47 @@ from pipeline.kafkaio.config import (
 log = logging.getLogger(__name__)
 
 UNBOUNDED_STOP = sys.maxsize  # restriction stop of a continuous read: never reached
+
+# A read position is a Kafka offset plus the number of times the partition's log was reset
+# under the reader (its "epoch") in the bits above EPOCH_SHIFT. Beam's offset restriction
+# trackers only move forward; when a log starts again at a lower offset (topic re-created, a
+# broker that lost its log), the reader moves to the next epoch instead, so positions keep
+# growing while offsets start over. 2^50 offsets per epoch, 8191 epochs below UNBOUNDED_STOP.
+EPOCH_SHIFT = 50
+_OFFSET_MASK = (1 << EPOCH_SHIFT) - 1
+
+
+def to_position(epoch: int, offset: int) -> int:
+    return (epoch << EPOCH_SHIFT) + offset
+
+
+def epoch_of(position: int) -> int:
+    return position >> EPOCH_SHIFT
+
+
+def offset_of(position: int) -> int:
+    return position & _OFFSET_MASK
+
+
+class PartitionResetError(RuntimeError):
+    """A partition's log no longer holds the reader's offset, and the policy is ``none``."""
+
+
+def reset_offset(policy: str, tp: TopicPartition, why: str, beginning: int, end: int) -> int:
+    """Where ``policy`` (KafkaReadConfig.offset_reset) goes when the offset is out of range;
+    logged loudly. Raises PartitionResetError for ``none``."""
+    where = f"{tp.topic}[{tp.partition}]"
+    if policy == RESET_NONE:
+        raise PartitionResetError(
+            f"{where}: {why}; offset_reset is 'none', so the read stops here. Use offset_reset "
+            f"'earliest' or 'latest' (the log now holds offsets {beginning} to {end - 1})"
+        )
+    target = beginning if policy == RESET_EARLIEST else end
+    log.warning(
+        "%s: %s; OFFSET RESET to the %s offset %d (the log now holds offsets %d to %d)",
+        where, why, policy, target, beginning, end - 1,
+    )
+    return target
 
 
 class PartitionRead(NamedTuple):
@@ -109,8 +152,11 @@ def start_offsets(
     config: KafkaReadConfig,
     partitions: list[TopicPartition],
     ends: dict[TopicPartition, int],
+    on_reset: Callable[[TopicPartition], None] = lambda tp: None,
 ) -> dict[TopicPartition, int]:
-    """Start offset per partition for ``config.start_from`` (see KafkaReadConfig)."""
+    """Start offset per partition for ``config.start_from`` (see KafkaReadConfig); a
+    committed offset outside the log goes where ``config.offset_reset`` says (``on_reset``
+    is told)."""
     beginnings = consumer.beginning_offsets(partitions)
     if config.start_from == START_EARLIEST:
         return dict(beginnings)
@@ -127,16 +173,15 @@ def start_offsets(
                     beginnings[tp],
                 )
                 starts[tp] = beginnings[tp]
-            elif committed > ends[tp]:
-                log.warning(
-                    "%s[%d]: consumer group %r committed offset %d, past the end %d: the "
-                    "partition was truncated or re-created; starting at the earliest offset %d",
-                    tp.topic, tp.partition, config.consumer_group, committed, ends[tp],
-                    beginnings[tp],
+            elif not beginnings[tp] <= committed <= ends[tp]:
+                why = (
+                    f"consumer group {config.consumer_group!r} committed offset {committed}, "
+                    "outside the log (truncated by retention, or the topic was re-created)"
                 )
-                starts[tp] = beginnings[tp]
+                starts[tp] = reset_offset(config.offset_reset, tp, why, beginnings[tp], ends[tp])
+                on_reset(tp)
             else:
-                starts[tp] = max(committed, beginnings[tp])
+                starts[tp] = committed
         return starts
     return offsets_for_time(consumer, partitions, config.start_timestamp_ms, beginnings, ends)
 
@@ -207,11 +252,16 @@ def offset_for_time(consumer: KafkaConsumer, tp: TopicPartition, target_ms: int,
     return low
 
 
-def plan_reads(consumer: KafkaConsumer, config: KafkaReadConfig) -> list[PartitionRead]:
-    """One PartitionRead per partition of ``config.topic``, per ``config``."""
+def plan_reads(
+    consumer: KafkaConsumer,
+    config: KafkaReadConfig,
+    on_reset: Callable[[TopicPartition], None] = lambda tp: None,
+) -> list[PartitionRead]:
+    """One PartitionRead per partition of ``config.topic``, per ``config``; ``on_reset`` is
+    called for each partition whose committed offset was out of range."""
     partitions = partitions_of(consumer, config.topic)
     ends = end_offsets(consumer, partitions)
-    starts = start_offsets(consumer, config, partitions, ends)
+    starts = start_offsets(consumer, config, partitions, ends, on_reset)
     reads = []
     for tp in partitions:
         stop = ends[tp] if config.bounded else UNBOUNDED_STOP

@@ -13,11 +13,18 @@ Failures are sorted by whether retrying can help:
   refused records are first sent again one by one (with a new producer: a refusal makes an
   idempotent kafka-python producer fail everything after it); only those refused alone
   are reported;
-- anything else (timeouts, broker unavailable, authorization): ``finish_bundle`` raises,
-  the bundle fails and the runner retries it; nothing of it is committed upstream.
+- anything else (no acknowledgement in time, a broker that stalls, restarts or lost the
+  producer's id): ``finish_bundle`` waits it out. It keeps flushing; records that failed
+  are sent again with a new producer after a back-off (up to 30 s between tries); each
+  wait is logged with how long it has lasted and counted (``kafkaio/send_stalls/<topic>``).
+  Failing the bundle instead would end the pipeline on runners that do not retry bundles
+  (the FnApiRunner) and gain nothing on those that do: the records must reach Kafka before
+  the source may commit. ``give_up_after_s`` (0: never) bounds the wait for bounded jobs
+  that should fail rather than wait; then ``KafkaWriteError`` fails the bundle.
 """
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -56,6 +63,7 @@ LINGER_MS = 1_000
 
 # Errors that condemn the record, not the attempt: retrying the bundle would fail again.
 RECORD_ERRORS = (MessageSizeTooLargeError, InvalidRecordError, InvalidTimestampError)
+MAX_BACKOFF_S = 30.0
 
 
 class KafkaWriteError(RuntimeError):
@@ -119,6 +127,7 @@ class _WriteFn(beam.DoFn):
         self._bytes = Metrics.counter(METRICS_NAMESPACE, f"bytes_written/{topic}")
         self._failures = Metrics.counter(METRICS_NAMESPACE, f"send_failures/{topic}")
         self._rejected = Metrics.counter(METRICS_NAMESPACE, f"records_rejected/{topic}")
+        self._stalls = Metrics.counter(METRICS_NAMESPACE, f"send_stalls/{topic}")
 
     def _new_producer(self):
         return make_producer(
@@ -128,7 +137,8 @@ class _WriteFn(beam.DoFn):
 
     def _renew_producer(self) -> None:
         # An idempotent kafka-python producer treats a refused batch as fatal and fails every
-        # later send (seen with the embedded broker's schema validation): start a new one.
+        # later send (seen with the embedded broker's schema validation), and a restarted
+        # broker no longer knows its producer id: start a new one.
         self._close_producer(timeout_s=0.0)
         self._producer = self._new_producer()
 
@@ -153,16 +163,80 @@ class _WriteFn(beam.DoFn):
     def _send(self, key, value, headers):
         return self._producer.send(self._config.topic, key=key, value=value, headers=list(headers))
 
-    def _flush(self, count: int) -> None:
-        try:
-            self._producer.flush(timeout=self._config.flush_timeout_s)
-        except KafkaTimeoutError as exc:
-            self._failures.inc(count)
+    def _deliver(self, pending: list[_Pending]) -> None:
+        """Return once every record of ``pending`` was acknowledged or refused for good.
+
+        Waits out a broker that does not answer (flushing again) and sends records that
+        failed again with a new producer (a broker restart makes an idempotent producer's
+        id unknown to it), backing off, logging and counting each wait. Raises
+        KafkaWriteError only once ``give_up_after_s`` (if set) has passed.
+        """
+        started = time.monotonic()
+        backoff = 1.0
+        resend: list[_Pending] = []
+        while True:
+            if resend:
+                try:
+                    self._renew_producer()  # unfinished records of the old one go with it
+                    for item in resend:
+                        item.future = self._send(item.key, item.value, item.headers)
+                    resend = []
+                except KafkaError as exc:  # the broker is still away: wait again
+                    cause = f"no producer could connect: {type(exc).__name__}: {exc}"
+                    resend = [p for p in pending if not p.future.succeeded() and not (
+                        p.future.failed() and isinstance(p.future.exception, RECORD_ERRORS))]
+                    self._stalled(resend, started, cause, backoff)
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    continue
+            try:
+                self._producer.flush(timeout=self._config.flush_timeout_s)
+            except KafkaTimeoutError:
+                pass  # some records not acknowledged yet: looked at below
+            waiting = [p for p in pending if not p.future.is_done]
+            failed = [p for p in pending if p.future.failed()
+                      and not isinstance(p.future.exception, RECORD_ERRORS)]
+            if not waiting and not failed:
+                if time.monotonic() - started > self._config.flush_timeout_s:
+                    log.warning("Kafka acknowledged the %d records for topic %r after a stall "
+                                "of %.0f s", len(pending), self._config.topic,
+                                time.monotonic() - started)
+                return
+            if not failed:
+                cause = f"no acknowledgement within {self._config.flush_timeout_s} s"
+                self._stalled(waiting, started, cause, None)
+                continue
+            first = failed[0].future.exception
+            resend = failed + waiting
+            self._stalled(resend, started, f"{type(first).__name__}: {first}", backoff)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _stalled(self, records: list[_Pending], started: float, cause: str,
+                 retry_in: float | None) -> None:
+        """Log and count a wait for Kafka; KafkaWriteError once give_up_after_s has passed."""
+        self._stalls.inc()
+        waited = time.monotonic() - started
+        give_up = self._config.give_up_after_s
+        if give_up and waited >= give_up:
+            self._failures.inc(len(records))
             raise KafkaWriteError(
-                f"{count} records to topic {self._config.topic!r} were not acknowledged "
-                f"within flush_timeout_s={self._config.flush_timeout_s} ({exc}); is the broker "
-                f"at {self._config.bootstrap_servers} reachable? The bundle will be retried"
-            ) from exc
+                f"{len(records)} records to topic {self._config.topic!r} were not acknowledged "
+                f"within give_up_after_s={give_up} ({cause}); is the broker at "
+                f"{self._config.bootstrap_servers} up?"
+            )
+        if retry_in is None:
+            log.warning(
+                "Kafka at %s has not acknowledged %d records for topic %r for %.0f s (%s); "
+                "waiting (the source commits nothing of them until it does)",
+                self._config.bootstrap_servers, len(records), self._config.topic, waited, cause,
+            )
+        else:
+            log.warning(
+                "%d records for topic %r not acknowledged after %.0f s (%s); sending them again "
+                "with a new producer in %.0f s", len(records), self._config.topic, waited, cause,
+                retry_in,
+            )
 
     def _failure(self, key, value, headers, exc: BaseException) -> KafkaSendFailure:
         log.warning(
@@ -185,7 +259,7 @@ class _WriteFn(beam.DoFn):
         self._renew_producer()
         for item in refused:
             item.future = self._send(item.key, item.value, item.headers)
-            self._flush(1)
+            self._deliver([item])
             if item.future.failed() and isinstance(item.future.exception, RECORD_ERRORS):
                 refused_again.append(item)
                 self._renew_producer()
@@ -195,19 +269,10 @@ class _WriteFn(beam.DoFn):
         pending, self._pending = self._pending, []
         if not pending:
             return
-        self._flush(len(pending))
+        self._deliver(pending)
         refused = [p for p in pending
                    if p.future.failed() and isinstance(p.future.exception, RECORD_ERRORS)]
         refused_again = self._resend_alone(refused) if refused else []
-        retry_errors = [p.future.exception for p in pending if p.future.failed()
-                        and not isinstance(p.future.exception, RECORD_ERRORS)]
-        if retry_errors:
-            self._failures.inc(len(retry_errors))
-            first = retry_errors[0]
-            raise KafkaWriteError(
-                f"{len(retry_errors)} of {len(pending)} records to topic {self._config.topic!r} "
-                f"failed ({type(first).__name__}: {first}); the bundle will be retried"
-            ) from first
         outputs = []
         size = delivered = 0
         for item in pending:

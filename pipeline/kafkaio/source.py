@@ -20,6 +20,17 @@ sink that flushes in ``finish_bundle``) finished the bundle, or after the runner
 the outputs at a shuffle. A record is therefore committed only once its outputs are
 written; a crash before that re-reads it (at-least-once; deduplicate downstream).
 
+A partition's log can go back behind the reader: the topic re-created, the log truncated
+by retention, a broker that lost its log (the embedded broker keeps logs in memory and
+starts again at offset 0 after a restart). The reader notices it three ways: Kafka answers
+OFFSET_OUT_OF_RANGE; the log ends before the reader's offset (the embedded broker answers
+such a fetch with nothing); the topic's id changed (a new log that already grew past the
+reader's offset, which no offset can reveal). It then follows ``offset_reset`` (Kafka's
+auto.offset.reset: earliest by default), logs a warning with the offsets, counts it
+(``kafkaio/offset_resets``) and goes on in the next epoch of positions (``offsets``).
+A bounded read whose log was reset finishes that partition: the records it was to read
+are gone.
+
 Bounded mode reads each partition up to the end offset seen when the pipeline started.
 That end offset is checked against a fetch (``offsets.end_offsets``): the embedded broker
 under-reports it. The read is done when the consumer's position reaches the stop offset,
@@ -37,20 +48,34 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
-from kafka import TopicPartition
-from kafka.errors import KafkaError
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError, OffsetOutOfRangeError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline import metrics
 from pipeline.kafka_clients import make_consumer
 from pipeline.kafkaio import coders  # noqa: F401  (registers KafkaRecordCoder)
-from pipeline.kafkaio.config import EVENT_TIME_PROCESSING, KafkaReadConfig, KafkaRecord
-from pipeline.kafkaio.offsets import UNBOUNDED_STOP, PartitionRead, plan_reads
+from pipeline.kafkaio.config import (
+    EVENT_TIME_PROCESSING,
+    KafkaReadConfig,
+    KafkaRecord,
+)
+from pipeline.kafkaio.offsets import (
+    UNBOUNDED_STOP,
+    PartitionRead,
+    end_offsets,
+    epoch_of,
+    offset_of,
+    plan_reads,
+    reset_offset,
+    to_position,
+)
 from pipeline.kafkaio.watermark import PartitionWatermarkEstimatorProvider
 
 log = logging.getLogger(__name__)
 
 METRICS_NAMESPACE = "kafkaio"
+METADATA_MAX_AGE_MS = 5_000
 # The read starts from an Impulse, so its records are in the global window (until a
 # WindowInto downstream). Emitting WindowedValues directly saves a window assignment each.
 _GLOBAL_WINDOWS = (GlobalWindow(),)
@@ -65,8 +90,25 @@ def _consumer_settings(config: KafkaReadConfig, **ours) -> dict:
     15/29 ms at 50. It also keeps the answer, which carries the partition's high watermark
     that tells an idle reader it is caught up, within the poll timeout.
     """
-    defaults = {"fetch_max_wait_ms": min(50, config.poll_timeout_ms)}
-    return {**defaults, **config.consumer_config, "allow_auto_create_topics": False, **ours}
+    defaults = {
+        "fetch_max_wait_ms": min(50, config.poll_timeout_ms),
+        # Metadata every 5 s (kafka-python: 5 min) carries the topic's id: a topic re-created
+        # under the reader is noticed within seconds (see _PartitionReader.poll).
+        "metadata_max_age_ms": METADATA_MAX_AGE_MS,
+    }
+    return {
+        **defaults, **config.consumer_config, "allow_auto_create_topics": False,
+        # An offset out of range raises, so the reader applies offset_reset itself, loudly.
+        "auto_offset_reset": "none", **ours,
+    }
+
+
+def topic_id(consumer: KafkaConsumer, topic: str):
+    """The topic's id in the consumer's cluster metadata (a UUID; Kafka >= 2.8 and the
+    embedded broker send one), or None. A re-created topic gets a new id. kafka-python keeps
+    it in its cluster metadata, which it has no public accessor for."""
+    cluster = getattr(getattr(consumer, "_client", None), "cluster", None)
+    return cluster.topic_id(topic) if cluster is not None and hasattr(cluster, "topic_id") else None
 
 
 class _PlanPartitions(beam.DoFn):
@@ -74,6 +116,9 @@ class _PlanPartitions(beam.DoFn):
 
     def __init__(self, config: KafkaReadConfig) -> None:
         self._config = config
+
+    def setup(self) -> None:
+        self._resets = Metrics.counter(METRICS_NAMESPACE, "offset_resets")
 
     def process(self, _impulse) -> Iterator[PartitionRead]:
         config = self._config
@@ -85,7 +130,7 @@ class _PlanPartitions(beam.DoFn):
             ),
         )
         try:
-            yield from plan_reads(consumer, config)
+            yield from plan_reads(consumer, config, on_reset=lambda tp: self._resets.inc())
         finally:
             consumer.close(autocommit=False)
 
@@ -123,15 +168,21 @@ _TRACKER = beam.DoFn.RestrictionParam(_PartitionOffsets())
 _WATERMARK = beam.DoFn.WatermarkEstimatorParam(PartitionWatermarkEstimatorProvider())
 
 
-class PartitionResetError(RuntimeError):
-    """A partition's log went back behind the reader (truncated or re-created)."""
+class LogReset(Exception):
+    """The partition's log no longer holds the offset the reader asked for."""
+
+    def __init__(self, offset: int, why: str) -> None:
+        super().__init__(why)
+        self.offset = offset
+        self.why = why
 
 
 class _PartitionReader:
     """A kafka-python consumer assigned to one partition, positioned where we ask.
 
     It also knows the partition's high watermark from its last fetch, once that fetch was
-    made at the position asked for (after a seek, an older one no longer applies).
+    made at the position asked for (after a seek, an older one no longer applies), and the
+    topic's id, to notice a topic re-created under it.
     """
 
     def __init__(self, config: KafkaReadConfig, tp: TopicPartition) -> None:
@@ -144,21 +195,29 @@ class _PartitionReader:
         self._position: int | None = None
         self._highwater_at_seek: int | None = None
         self._highwater_fresh = False
+        self._topic_id = None
 
-    def poll(self, position: int, timeout_ms: int) -> list:
-        """Records from ``position`` on (up to max_poll_records; none after the timeout).
+    def poll(self, offset: int, timeout_ms: int) -> list:
+        """Records from ``offset`` on (up to max_poll_records; none after the timeout).
 
-        Raises PartitionResetError if the partition's log no longer reaches ``position``
-        (Kafka answers such a fetch "out of range" and the consumer starts over at the
-        earliest offset; the embedded broker answers nothing and a lower high watermark).
+        Raises LogReset if the partition's log no longer holds ``offset``: Kafka answers
+        such a fetch OFFSET_OUT_OF_RANGE; the embedded broker answers nothing and a lower
+        high watermark; a re-created topic has a new id (its new log may have grown past
+        ``offset``: then only the id tells). Records fetched from a new log are not returned.
         """
-        if self._position != position:
-            self._consumer.seek(self.tp, position)
+        if self._position != offset:
+            self._consumer.seek(self.tp, offset)
             self._highwater_at_seek = self._consumer.highwater(self.tp)
             self._highwater_fresh = False
-        batch = self._consumer.poll(timeout_ms=timeout_ms).get(self.tp, [])
-        if batch and batch[0].offset < position:
-            self._reset(position, f"has offset {batch[0].offset} there")
+        try:
+            batch = self._consumer.poll(timeout_ms=timeout_ms).get(self.tp, [])
+        except OffsetOutOfRangeError:
+            self._position = None
+            raise LogReset(offset, "the broker answered OFFSET_OUT_OF_RANGE") from None
+        self._check_topic_id(offset)
+        if batch and batch[0].offset < offset:
+            self._position = None
+            raise LogReset(offset, f"the log has offset {batch[0].offset} there")
         highwater = self._consumer.highwater(self.tp)
         # kafka-python ignores fetch answers for other positions, so a change is a fresh one.
         self._highwater_fresh = self._highwater_fresh or bool(batch) or (
@@ -166,16 +225,27 @@ class _PartitionReader:
         )
         self._position = self._consumer.position(self.tp)
         if self._highwater_fresh and highwater is not None and self._position > highwater:
-            self._reset(position, f"ends at offset {highwater}")
+            self._position = None
+            raise LogReset(offset, f"the log now ends at offset {highwater}")
         return batch
 
-    def _reset(self, position: int, what: str) -> None:
-        raise PartitionResetError(
-            f"{self.tp.topic}[{self.tp.partition}]: asked for offset {position} but the "
-            f"broker's log now {what}: the partition was truncated or re-created (an embedded "
-            "broker restarted?). Restart the pipeline: it resumes from the committed offsets, "
-            "or from the earliest ones"
-        )
+    def _check_topic_id(self, offset: int) -> None:
+        current = topic_id(self._consumer, self.tp.topic)
+        if self._topic_id is None:
+            self._topic_id = current
+        elif current is not None and current != self._topic_id:
+            self._position = None
+            raise LogReset(offset, f"the topic was re-created (its id was {self._topic_id}, "
+                           f"now {current})")
+
+    def reset(self, policy: str, why: str) -> int:
+        """The offset ``policy`` goes to now (logged; PartitionResetError for ``none``)."""
+        beginning = self._consumer.beginning_offsets([self.tp])[self.tp]
+        end = end_offsets(self._consumer, [self.tp])[self.tp]
+        self._position = None
+        target = reset_offset(policy, self.tp, why, beginning, max(end, beginning))
+        self._topic_id = topic_id(self._consumer, self.tp.topic)  # the log we go on with
+        return target
 
     @property
     def position(self) -> int | None:
@@ -218,6 +288,7 @@ class _ReadPartitions(beam.DoFn):
         self._commits = Metrics.counter(METRICS_NAMESPACE, "offset_commits")
         self._commit_failures = Metrics.counter(METRICS_NAMESPACE, "offset_commit_failures")
         self._untimed = Metrics.counter(METRICS_NAMESPACE, "records_without_timestamp")
+        self._resets = Metrics.counter(METRICS_NAMESPACE, "offset_resets")
         self._late = Metrics.counter(METRICS_NAMESPACE, "records_behind_watermark")
 
     def teardown(self) -> None:
@@ -264,14 +335,37 @@ class _ReadPartitions(beam.DoFn):
         timeout_ms = max(1, self._config.poll_timeout_ms // share)
         deadline = time.monotonic() + self._max_bundle_s
         position = restriction.start
-        last_claimed = None
+        epoch = epoch_of(position)
+        base = to_position(epoch, 0)
+        commit_position = None
         try:
             while True:
                 if position >= stop:
                     tracker.try_claim(stop)  # past the last offset: the restriction is done
                     return
-                batch = reader.poll(position, timeout_ms)
-                position = reader.position
+                try:
+                    batch = reader.poll(position - base, timeout_ms)
+                except LogReset as reset:
+                    try:
+                        offset = reader.reset(self._config.offset_reset, self._reset_why(reset))
+                    except KafkaError as exc:  # e.g. the topic is not there (yet): try later
+                        log.warning("%s[%d]: could not reset the offset yet (%s: %s); retrying",
+                                    reader.tp.topic, reader.tp.partition, type(exc).__name__, exc)
+                        tracker.defer_remainder()
+                        return
+                    self._resets.inc()
+                    epoch += 1
+                    base = to_position(epoch, 0)
+                    position = base + offset
+                    if position >= stop:  # a bounded read: what it was to read is gone
+                        log.warning("%s[%d]: the bounded read of this partition ends here: "
+                                    "the log it was reading is gone", reader.tp.topic,
+                                    reader.tp.partition)
+                        continue
+                    tracker.try_claim(position - 1)  # the checkpoint resumes in the new epoch
+                    commit_position = position
+                    continue
+                position = base + reader.position
                 if share > 1:
                     timeout_ms = 0  # later polls only take what was fetched meanwhile
                 if batch:
@@ -281,10 +375,10 @@ class _ReadPartitions(beam.DoFn):
                     size = late = untimed = emitted = 0
                     claimed_all = True
                     for record in batch:
-                        if not tracker.try_claim(record.offset):
+                        if not tracker.try_claim(base + record.offset):
                             claimed_all = False  # past the stop offset (bounded) or split off
                             break
-                        last_claimed = record.offset
+                        commit_position = base + record.offset + 1
                         key, value, millis = record.key, record.value, record.timestamp
                         size += len(value or b"") + len(key or b"")
                         emitted += 1
@@ -321,23 +415,28 @@ class _ReadPartitions(beam.DoFn):
                     tracker.defer_remainder()
                     return
         finally:
-            if last_claimed is not None and self._config.commits:
+            if commit_position is not None and self._config.commits:
                 if not self._bundle_offsets:  # the bundle's first read: one commit per bundle
                     finalizer.register(_CommitBundle(self, self._bundle_offsets))
-                self._bundle_offsets[reader.tp] = last_claimed + 1
+                self._bundle_offsets[reader.tp] = commit_position
+
+    def _reset_why(self, reset: LogReset) -> str:
+        return (f"the reader was at offset {reset.offset} but {reset.why} (log truncated, "
+                "topic re-created, or a broker that lost its log)")
 
     def start_bundle(self) -> None:
         self._bundle_offsets: dict[TopicPartition, int] = {}
 
-    def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        """Commit ``offsets`` (the next offset to read, per partition) in one request.
+    def commit(self, positions: dict[TopicPartition, int]) -> None:
+        """Commit ``positions`` (of the next record to read, per partition) in one request.
 
-        Offsets at or below what this instance committed before are skipped. Failures are
+        Positions at or below what this instance committed before are skipped. Failures are
         logged and counted; the next bundle's commit covers them.
         """
-        offsets = {tp: o for tp, o in offsets.items() if o > self._committed.get(tp, -1)}
-        if not offsets:
+        positions = {tp: p for tp, p in positions.items() if p > self._committed.get(tp, -1)}
+        if not positions:
             return
+        offsets = {tp: offset_of(position) for tp, position in positions.items()}
         try:
             if self._committer is None:
                 self._committer = make_consumer(
@@ -356,19 +455,19 @@ class _ReadPartitions(beam.DoFn):
                 self._config.consumer_group, type(exc).__name__, exc,
             )
             return
-        self._committed.update(offsets)
+        self._committed.update(positions)
         self._commits.inc()
 
 
 class _CommitBundle:
-    """Bundle finalizer callback: commit the offsets a bundle read (a callable object, so
-    it holds the bundle's own offsets, not whatever the next bundle reads)."""
+    """Bundle finalizer callback: commit the positions a bundle read (a callable object, so
+    it holds the bundle's own positions, not whatever the next bundle reads)."""
 
-    def __init__(self, reader_fn: _ReadPartitions, offsets: dict[TopicPartition, int]) -> None:
-        self._reader_fn, self._offsets = reader_fn, offsets
+    def __init__(self, reader_fn: _ReadPartitions, positions: dict[TopicPartition, int]) -> None:
+        self._reader_fn, self._positions = reader_fn, positions
 
     def __call__(self) -> None:
-        self._reader_fn.commit(self._offsets)
+        self._reader_fn.commit(self._positions)
 
 
 class _ReadPartitionsUnbounded(_ReadPartitions):

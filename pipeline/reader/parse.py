@@ -62,6 +62,11 @@ _ITEM_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _ROOT_CLOSE_AT_END = re.compile(
     rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.IGNORECASE | re.DOTALL
 )
+# A CDATA section (kept as it is), or an "&" that starts no entity or character reference.
+_BARE_AMPERSAND = re.compile(
+    rb"<!\[CDATA\[.*?\]\]>|&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)",
+    re.DOTALL,
+)
 _ENTRY_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 # a numeric character reference, possibly escaped ("&amp;#x...;") for HTML inside the XML
 _CHAR_REF = re.compile(r"(&(?:amp;)*)#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
@@ -167,6 +172,12 @@ def decode_document(data: bytes, content_type: str | None) -> tuple[str, str, st
         f"not valid UTF-8 (declared {declared_label or 'nothing'}): "
         "the invalid bytes were read as Windows-1252"
     )
+
+
+def _escape_bare_ampersands(utf8: bytes) -> bytes:
+    """``R&D`` → ``R&amp;D`` outside CDATA: feedparser's loose parser takes a bare ``&D`` for
+    an unknown entity and writes ``&D;``, one character more than the feed had."""
+    return _BARE_AMPERSAND.sub(lambda m: m[0] if m[0] != b"&" else b"&amp;", utf8)
 
 
 def _no_character(match: re.Match) -> bool:
@@ -385,14 +396,17 @@ def parse_feed(
         result.problems.append(f"{dropped} entries after the first {max_entries} not read "
                                "(entries per poll limit, --max-entries)")
     utf8 = text.encode("utf-8")
-    parsed = feedparser.parse(
-        io.BytesIO(utf8),
-        response_headers={
-            "content-type": "application/xml; charset=utf-8",
-            "content-location": base_url,
-            **({"content-language": headers["content-language"]} if headers.get("content-language") else {}),
-        },
-    )
+    response_headers = {
+        "content-type": "application/xml; charset=utf-8",
+        "content-location": base_url,
+        **({"content-language": headers["content-language"]} if headers.get("content-language") else {}),
+    }
+    parsed = feedparser.parse(io.BytesIO(utf8), response_headers=response_headers)
+    if parsed.get("bozo") and (escaped := _escape_bare_ampersands(utf8)) != utf8:
+        # Read again with bare "&" escaped; the problem reported is the first parse's.
+        reparsed = feedparser.parse(io.BytesIO(escaped), response_headers=response_headers)
+        reparsed["bozo"], reparsed["bozo_exception"] = True, parsed.get("bozo_exception")
+        parsed = reparsed
     feed = parsed.get("feed", {})
     entries = list(parsed.get("entries", []))
     if parsed.get("bozo"):

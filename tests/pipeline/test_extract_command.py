@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def test_missing_file_is_reported_and_the_others_processed(tmp_path, capsys):
     assert status == 1
     assert [r["id"] for r in out] == ["g"]
     assert err[0]["file"] == str(missing) and err[0]["line"] is None
-    assert "cannot read" in err[0]["error"]
+    assert err[0]["error"] == "the file does not exist"
 
 
 @pytest.mark.parametrize("argv", [["--published-at", "2023-10-17T10:00:00Z"],
@@ -151,3 +152,20 @@ def test_whole_pages_and_raw_records_with_pages_take_the_pipelines_path(tmp_path
     assert {k: v for k, v in from_raw.items() if k != "processing"} == {
         k: v for k, v in expected.items() if k != "processing"}
     assert given["text"] == from_raw["text"]
+
+
+@pytest.mark.parametrize("mode", [[], ["--text"], ["--html"]])
+def test_a_missing_file_is_said_to_be_missing(mode, tmp_path, capsys):
+    missing = tmp_path / "missing.txt"
+    status, out, err = run([*mode, str(missing)], capsys)
+    assert (status, out) == (1, [])
+    assert err == [{"error": "the file does not exist", "file": str(missing), "line": None,
+                    "id": None if not mode else str(missing)}]
+
+
+def test_an_unknown_option_shows_the_commands_own_usage():
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "extract", "--bogus"],
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("usage: newswire extract ")
+    assert done.stderr.splitlines()[-1] == "newswire extract: error: unrecognized arguments: --bogus"

@@ -58,12 +58,30 @@ def test_replay_sends_the_original_records_of_the_chosen_stages_once(
     assert [(m.key, m.value) for m in sent] == [(b"k1", b'{"story": 1}'), (b"k3", b'{"story": 3}')]
     assert sent[0].headers == {replay.REPLAY_HEADER: f"{dead}[0]@0".encode()}
 
-    # What was replayed is committed: the next replay reads nothing; --from-beginning rereads.
+    # Each stage's progress is its own: the clean-only replay consumed nothing of the other
+    # stages, so the decode dead letter goes now, and the clean ones do not go again.
+    assert _replay(kafka_bootstrap, dead, raw, "--stage", "decode") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sent 1 of 5") and "2 clean (not selected)" in out
+    assert read_all(kafka_bootstrap, raw, expect=3)[-1][2:4] == (b"k2", b"not json")
+    assert _replay(kafka_bootstrap, dead, raw) == 0  # every stage: only what no replay sent
+    out = capsys.readouterr().out
+    assert out.startswith("sent 0 of 5") and "2 clean (replayed before)" in out
+    assert "1 decode (replayed before)" in out
+    # Everything is committed now: the next replay reads nothing; --from-beginning rereads.
     assert _replay(kafka_bootstrap, dead, raw) == 0
     assert capsys.readouterr().out.startswith("sent 0 of 0")
     assert _replay(kafka_bootstrap, dead, raw, "--from-beginning", "--stage", "decode") == 0
     assert capsys.readouterr().out.startswith("sent 1 of 5")
-    assert read_all(kafka_bootstrap, raw, expect=3)[-1][2:4] == (b"k2", b"not json")
+    assert read_all(kafka_bootstrap, raw, expect=4)[-1][2:4] == (b"k2", b"not json")
+
+
+def test_a_dead_letter_with_a_truncated_value_is_not_replayed(kafka_bootstrap, topic_factory, capsys):
+    dead, raw = topic_factory("dead"), topic_factory("raw")
+    publish(kafka_bootstrap, dead, [_letter("decode", b"big", b"x" * 800_000, 3)])
+    assert _replay(kafka_bootstrap, dead, raw) == 0
+    assert "1 decode (value truncated)" in capsys.readouterr().out
+    assert read_all(kafka_bootstrap, raw) == []
 
 
 def test_replay_reports_a_missing_topic(kafka_bootstrap, topic_factory, capsys):

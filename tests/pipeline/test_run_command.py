@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pipeline.broker import free_port
 from pipeline.commands import run as run_command
 from pipeline.reader.parse import parse_feed
+from pipeline.reader.store import DEFAULT_STORE
 from pipeline.sample_feeds import SAMPLE_DIR, SAMPLE_OPML, FeedServer, served_feed_list
 from schemas import ENRICHED_STORY
 
@@ -151,6 +152,8 @@ def test_run_with_a_duration_shows_every_sample_story_enriched(tmp_path):
     output.join(5)
     stdout, stderr = output.text, process.stderr.read()
     assert status == 0, f"exit status {status}\n{stdout}\n{stderr}"
+    # Nothing on stderr to break into the banner and the stories (the broker's start-up log)
+    assert stderr == "", stderr
 
     # The seed story, as the issue asks, and every bundled story, each once.
     lines = stdout.splitlines()
@@ -255,3 +258,6 @@ def test_own_feeds_on_loopback_and_a_pipeline_crash_count_what_the_reader_publis
     in_flight = summary_value(summary, "in flight")
     assert in_flight.startswith("56 published stories had not come out of the pipeline")
     assert "resumes" not in in_flight and "memory only" in in_flight
+    # The reader's store has the name `newswire ingest` gives it by default
+    store = tmp_path / "run" / Path(DEFAULT_STORE).name
+    assert store.is_file() and f"--store {store}" in summary_value(summary, "logs")

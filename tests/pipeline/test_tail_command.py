@@ -295,3 +295,34 @@ def test_filters_that_do_not_fit_the_records_are_refused(argv, message, capsys):
     status, out, err = run_tail(capsys, "--bootstrap-servers", "127.0.0.1:1", *argv)
     assert status == 2 and out == ""
     assert message in err
+
+
+HOSTILE_TITLE = "\x1b]0;pwned\x07Markets\x1b[2J rally\x9b31m \u202egnp.exe\r\x08"
+
+
+def _unsafe(text: str) -> list[str]:
+    """Characters a terminal would act on: controls other than newline, bidi overrides."""
+    return [ch for ch in text if (ord(ch) < 0x20 and ch != "\n") or 0x7F <= ord(ch) < 0xA0
+            or ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"]
+
+
+def test_control_characters_from_a_record_never_reach_the_terminal(
+    kafka_bootstrap, topic_factory, capsys
+):
+    topic = topic_factory("enriched")
+    hostile = story(1)
+    hostile["title"] = HOSTILE_TITLE
+    hostile["dateline"]["locations"][0]["name"] = "SE\x07OUL"
+    broken = dict(story(2), revision="\x1b[2J\x07")
+    produce(kafka_bootstrap, topic, [orjson.dumps(hostile), orjson.dumps(broken)])
+    common = ("--bootstrap-servers", kafka_bootstrap, "--topic", topic, "--timeout", "1")
+
+    status, out, err = run_tail(capsys, *common)
+    assert status == 0
+    assert _unsafe(out) == [] and _unsafe(err) == []
+    assert out.splitlines()[0] == "]0;pwnedMarkets[2J rally31m gnp.exe  [straitstimes.com]"
+    assert "SEOUL (KR)" in out and f"skipped {topic}[0]@1" in err
+
+    status, out, _ = run_tail(capsys, *common, "--json")
+    assert status == 0 and _unsafe(out) == []
+    assert json.loads(out.splitlines()[0]) == hostile  # the same record, escaped

@@ -10,9 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas import DEAD_LETTER, ENRICHED_STORY, RAW_STORY, SCHEMA_VERSION, STATS, RecordError
-from schemas.codec import load_schema
+from schemas.codec import TOO_DEEP, TOO_LARGE, load_schema, nesting_depth
 from tests.schemas.strategies import dead_letters, enriched_stories, raw_stories, window_counts
 
 EXAMPLES = Path(__file__).parents[2] / "schemas" / "examples"
@@ -52,9 +53,9 @@ def _example(name: str) -> dict:
      (STATS, "stats.json")],
 )
 def test_worked_examples_validate(codec, name):
-    """The examples are 1.0 records: older records of the same major version still decode."""
+    """The examples are records of the current version (older ones: see below)."""
     record = _example(name)
-    assert record["schema_version"] == "1.0"
+    assert record["schema_version"] == SCHEMA_VERSION
     assert record["schema_version"].split(".")[0] == SCHEMA_VERSION.split(".")[0]
     assert codec.decode(json.dumps(record)) == record
 
@@ -138,3 +139,68 @@ def test_enriched_schema_keeps_every_raw_field_but_the_content():
     raw = load_schema("raw_story")
     enriched = load_schema("enriched_story")
     assert set(raw["required"]) - {"html", "text"} <= set(enriched["required"])
+
+
+# Limits the schemas state (x-newswire-limits, maximum, maxLength), enforced both ways.
+
+def _nesting_reference(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_nesting_reference, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_nesting_reference, value), default=0)
+    return 0
+
+
+json_values = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.integers(0, 12))
+def test_nesting_depth_agrees_with_a_recursive_count_up_to_the_limit(value, limit):
+    assert nesting_depth(value, limit) == min(_nesting_reference(value), limit + 1)
+
+
+def test_a_record_of_schema_version_1_0_still_decodes():
+    old = _example("seed-raw.json") | {"schema_version": "1.0"}
+    assert RAW_STORY.decode(orjson.dumps(old))["schema_version"] == "1.0"
+
+
+@pytest.mark.parametrize("codec", [RAW_STORY, ENRICHED_STORY, DEAD_LETTER])
+def test_each_schema_states_its_limits(codec):
+    assert codec.limits.max_record_bytes <= 1_000_000  # Kafka's default message size fits
+    assert codec.limits.max_depth == 32
+
+
+def test_decode_refuses_a_record_over_the_size_limit_before_parsing_it():
+    with pytest.raises(RecordError) as error:
+        RAW_STORY.decode(b"[" * (RAW_STORY.limits.max_record_bytes + 1))  # never parsed
+    assert error.value.kind == TOO_LARGE and "over the limit of 700,000" in error.value.reason
+
+
+def test_decode_refuses_deep_nesting_that_orjson_would_parse():
+    record = _example("seed-raw.json")
+    data = orjson.dumps(record)[:-1] + b',"extra":' + b"[" * 900 + b"]" * 900 + b"}"
+    with pytest.raises(RecordError) as error:
+        RAW_STORY.decode(data)
+    assert error.value.kind == TOO_DEEP
+    record["extra"] = [[[]]]  # a shallow extra field is fine: records may carry more fields
+    assert RAW_STORY.decode(orjson.dumps(record))["extra"] == [[[]]]
+
+
+@pytest.mark.parametrize("revision", [2**53, 2**63, 1180591620717411303424])
+def test_a_revision_past_the_exact_json_integers_is_refused(revision):
+    data = orjson.dumps(_example("seed-raw.json")).replace(b'"revision":1', f'"revision":{revision}'.encode())
+    with pytest.raises(RecordError) as error:
+        RAW_STORY.decode(data)
+    assert error.value.field == "revision" and "maximum" in error.value.reason
+
+
+def test_encode_refuses_a_record_its_consumers_could_not_decode():
+    record = _example("seed-enriched.json") | {"text": "x" * 700_000, "title": "y" * 20_000}
+    with pytest.raises(RecordError) as error:
+        ENRICHED_STORY.encode(record | {"authors": ["z" * 400_000]})
+    assert error.value.kind == TOO_LARGE

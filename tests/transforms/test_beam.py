@@ -11,7 +11,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from schemas import ENRICHED_STORY, SCHEMA_VERSION
+from schemas import ENRICHED_STORY, RAW_STORY, SCHEMA_VERSION
 from tests.pages import article_page, raw_with_page
 from tests.stories import kafka_record, raw_story, raw_value
 from transforms import extract
@@ -67,6 +67,10 @@ def test_valid_and_invalid_records():
         kafka_record(raw_value(2, revision=0), offset=2, key=b"k3"),
         kafka_record(orjson.dumps(no_content), offset=3, key=b"k4"),
         kafka_record(None, offset=4, key=b"k5"),
+        kafka_record(b"\x00" * (RAW_STORY.limits.max_record_bytes + 1), offset=5, key=b"k6"),
+        kafka_record(raw_value(6)[:-1] + b',"extra":' + b"[" * 900 + b"]" * 900 + b"}", offset=6),
+        kafka_record(raw_value(7, revision=2**63), offset=7),
+        kafka_record(raw_value(8).replace(b'"revision":1', b'"revision":1180591620717411303424'), offset=8),
     ]
     pipeline = TestPipeline(runner="FnApiRunner")
     enriched, failures = _enrich(pipeline | beam.Create(records))
@@ -82,10 +86,14 @@ def test_valid_and_invalid_records():
     assert_that(
         failures | beam.Map(lambda f: (f.record.offset, f.stage, f.error_type, f.story_id)),
         equal_to([
-            (1, "decode", "JSONDecodeError", None),
+            (1, "decode", "RecordError", None),
             (2, "validate", "RecordError", f"{2:032x}"),
             (3, "clean", "ExtractionError", f"{3:032x}"),
             (4, "decode", "RecordError", None),
+            (5, "decode", "RecordError", None),
+            (6, "decode", "RecordError", None),
+            (7, "validate", "RecordError", f"{7:032x}"),
+            (8, "validate", "RecordError", f"{8:032x}"),
         ]),
         label="failures",
     )
@@ -96,17 +104,25 @@ def test_valid_and_invalid_records():
             (2, "not a valid raw story (schemas/raw_story.schema.json)"),
             (3, "clean"),
             (4, "the record has no value (a tombstone)"),
+            (5, ("the record is 700,001 bytes, over the limit of 700,000 (x-newswire-limits in "
+                "schemas/raw_story.schema.json)")),
+            (6, ("arrays and objects nest more than 32 deep (x-newswire-limits in "
+                "schemas/raw_story.schema.json)")),
+            (7, "not a valid raw story (schemas/raw_story.schema.json)"),
+            (8, "not a valid raw story (schemas/raw_story.schema.json)"),
         ]),
         label="reasons",
     )
     result = pipeline.run()
     result.wait_until_finish()
     assert _counters(result) == {
-        ("newswire.decode", "ok"): 3,
+        ("newswire.decode", "ok"): 5,
         ("newswire.decode", "invalid_json"): 1,
         ("newswire.decode", "tombstone"): 1,
+        ("newswire.decode", "too_large"): 1,
+        ("newswire.decode", "too_deep"): 1,
         ("newswire.validate", "ok"): 2,
-        ("newswire.validate", "schema_violation"): 1,
+        ("newswire.validate", "schema_violation"): 3,
         ("newswire.clean", "ok"): 1,
         ("newswire.clean", "unprocessable"): 1,
         ("newswire.dateline", "ok"): 1,

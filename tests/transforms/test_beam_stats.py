@@ -1,6 +1,8 @@
-"""CountStories in event time with TestStream (BundleBasedDirectRunner, streaming): windows
+"""CountStories in event time with TestStream (BundleBasedDirectRunner, streaming; one test
+on Prism, with a local binary, tests/prism.py): windows
 fire when the watermark passes their end and not before, later stories within the allowed
-lateness fire late panes that accumulate, later still they are not counted."""
+lateness fire late panes that accumulate (each re-emits every value of the window), later
+still they are not counted."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from schemas import SCHEMA_VERSION, STATS
+from tests.prism import prism_location
 from tests.transforms.stat_stories import story
 from transforms.beam_stats import CountStories
 
@@ -38,8 +41,8 @@ def _summary(element) -> tuple:
             record["count"], pane["index"], pane["timing"])
 
 
-def _run(stream: TestStream, lateness: int = 600):
-    pipeline = TestPipeline(options=_streaming())
+def _run(stream: TestStream, lateness: int = 600, options: PipelineOptions | None = None):
+    pipeline = TestPipeline(options=options or _streaming())
     out = pipeline | stream | CountStories("9.9.9", allowed_lateness_seconds=lateness)
     return pipeline, out | beam.Map(_summary)
 
@@ -71,11 +74,16 @@ def test_on_time_panes_then_accumulating_late_panes_then_too_late_is_not_counted
         (m1("country", "ID"), MINUTE_1, "country", "ID", 1, 0, "on_time"),
         (m1("credit", "Reuters"), MINUTE_1, "credit", "Reuters", 2, 0, "on_time"),
         (m1("cited", "TASS"), MINUTE_1, "cited", "TASS", 1, 0, "on_time"),
-        # minute 1, first late story: accumulated counts, pane 1
+        # minute 1, first late story: the window's counts so far, pane 1
         (m1("country", "KR"), MINUTE_1, "country", "KR", 3, 1, "late"),
+        (m1("country", "ID"), MINUTE_1, "country", "ID", 1, 1, "late"),
         (m1("credit", "Reuters"), MINUTE_1, "credit", "Reuters", 3, 1, "late"),
+        (m1("cited", "TASS"), MINUTE_1, "cited", "TASS", 1, 1, "late"),
         # minute 1, second late story (KR only)
         (m1("country", "KR"), MINUTE_1, "country", "KR", 4, 2, "late"),
+        (m1("country", "ID"), MINUTE_1, "country", "ID", 1, 2, "late"),
+        (m1("credit", "Reuters"), MINUTE_1, "credit", "Reuters", 3, 2, "late"),
+        (m1("cited", "TASS"), MINUTE_1, "cited", "TASS", 1, 2, "late"),
         # minute 2, on time (the story that arrived before minute 1 fired was held)
         (m2("country", "KR"), MINUTE_2, "country", "KR", 1, 0, "on_time"),
         (m2("credit", "Reuters"), MINUTE_2, "credit", "Reuters", 1, 0, "on_time"),
@@ -113,6 +121,36 @@ def test_zero_lateness_drops_every_late_story():
     pipeline, summaries = _run(stream, lateness=0)
     assert_that(summaries, equal_to([
         (f"{MINUTE_1}|country|US", MINUTE_1, "country", "US", 1, 0, "on_time"),
+    ]))
+    pipeline.run().wait_until_finish()
+
+
+def test_on_prism_late_stories_are_counted_in_the_pane_at_the_end_of_the_lateness():
+    """The same kind of stream on Prism (2.78): late stories are not counted at once but in
+    the pane Prism fires when the watermark passes the window's end plus the allowed
+    lateness (README, *Windowed counts*); too late ones are not counted. If Prism starts
+    firing late panes at once, this test fails and the README must say so."""
+    options = PipelineOptions(["--runner", "PrismRunner", "--prism_location", prism_location()])
+    options.view_as(StandardOptions).streaming = True
+    stream = (
+        TestStream()
+        .advance_watermark_to(T0)
+        .add_elements([TimestampedValue(story(("KR",), credit=("AFP",)), T0 + 1),
+                       TimestampedValue(story(("KR",)), T0 + 2)])
+        .advance_watermark_to(T0 + 70)  # minute 1 fires on time
+        .add_elements([TimestampedValue(story(("KR",)), T0 + 3)])  # late
+        .advance_watermark_to(T0 + 80)
+        .add_elements([TimestampedValue(story(("KR",)), T0 + 4)])  # late
+        .advance_watermark_to(T0 + 60 + 600 + 1)  # past the allowed lateness
+        .add_elements([TimestampedValue(story(("KR",)), T0 + 5)])  # too late
+        .advance_watermark_to_infinity()
+    )
+    pipeline, summaries = _run(stream, options=options)
+    assert_that(summaries, equal_to([
+        (f"{MINUTE_1}|country|KR", MINUTE_1, "country", "KR", 2, 0, "on_time"),
+        (f"{MINUTE_1}|credit|AFP", MINUTE_1, "credit", "AFP", 1, 0, "on_time"),
+        (f"{MINUTE_1}|country|KR", MINUTE_1, "country", "KR", 4, 1, "late"),
+        (f"{MINUTE_1}|credit|AFP", MINUTE_1, "credit", "AFP", 1, 1, "late"),
     ]))
     pipeline.run().wait_until_finish()
 

@@ -8,7 +8,14 @@ import pytest
 
 from schemas import SCHEMA_VERSION, STATS, RecordError
 from tests.transforms.stat_stories import attribution, dateline
-from transforms.stats import count_key, count_record, story_keys, time_of_micros
+from transforms.stats import (
+    add_keys,
+    count_key,
+    count_record,
+    merge_counts,
+    story_keys,
+    time_of_micros,
+)
 
 
 def test_a_story_counts_once_toward_each_distinct_country_credit_and_cited_agency():
@@ -25,6 +32,15 @@ def test_a_story_counts_once_toward_each_distinct_country_credit_and_cited_agenc
 def test_a_story_without_dateline_or_agencies_counts_toward_nothing():
     assert story_keys(None, attribution()) == []
     assert story_keys(dateline(None), attribution(photo=("AFP",))) == []
+
+
+def test_counts_add_up_per_key_and_merge():
+    one = add_keys({}, [("country", "KR"), ("credit", "AFP")])
+    assert add_keys(one, [("country", "KR")]) is one
+    assert one == {("country", "KR"): 2, ("credit", "AFP"): 1}
+    assert merge_counts([one, {("country", "KR"): 5, ("cited", "TASS"): 1}, {}]) == {
+        ("country", "KR"): 7, ("credit", "AFP"): 1, ("cited", "TASS"): 1}
+    assert merge_counts([]) == {}
 
 
 def test_window_times_are_exact_rfc3339():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from pipeline import __version__
-from pipeline.enrich.deadletter import MAX_REASON_CHARS, dead_letter, to_kafka
+from pipeline.enrich.deadletter import MAX_REASON_CHARS, MAX_VALUE_BYTES, dead_letter, to_kafka
 from pipeline.kafkaio import KafkaRecord
 from schemas import DEAD_LETTER, SCHEMA_VERSION
 
@@ -21,6 +22,20 @@ def test_keeps_the_original_bytes_key_and_position():
                                 "timestamp_ms": 1_700_000_000_000, "key_base64": base64.b64encode(b"key").decode()}
     assert base64.b64decode(letter["value_base64"]) == b"\xff\x00 bytes"
     assert letter["pipeline_version"] == __version__ and letter["story_id"] == "a" * 32
+    assert letter["value_truncated"] is False and letter["value_bytes"] == 8
+    assert letter["value_sha256"] == hashlib.sha256(b"\xff\x00 bytes").hexdigest()
+
+
+def test_a_value_too_large_for_the_dead_letter_topic_is_truncated_and_says_so():
+    value = bytes(range(256)) * 40_000  # 10 MB
+    source = KafkaRecord("news.raw", 0, 7, 1_700_000_000_000, b"key", value, ())
+    letter = dead_letter(stage="decode", reason="too large", error_type="RecordError", value=None,
+                         source=source)
+    _, encoded, _ = to_kafka(letter, source.key)  # within the dead-letter schema's limits
+    assert len(encoded) <= DEAD_LETTER.limits.max_record_bytes
+    assert base64.b64decode(letter["value_base64"]) == value[:MAX_VALUE_BYTES]
+    assert letter["value_truncated"] is True and letter["value_bytes"] == len(value)
+    assert letter["value_sha256"] == hashlib.sha256(value).hexdigest()
 
 
 def test_odd_inputs_still_make_a_valid_record():

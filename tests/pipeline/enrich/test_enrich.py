@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
+import sys
 
 import orjson
 import pytest
@@ -227,3 +229,25 @@ def test_a_bounded_run_ends_saying_what_it_did(kafka_bootstrap, topic_factory, c
     out = capsys.readouterr().out
     assert re.search(r"^newswire enrich: read 8, enriched 4, dead-lettered 2 \(decode 1, "
                      r"validate 1\), duplicates dropped 2 in \d+\.\d s$", out, re.MULTILINE), out
+
+
+def test_a_bounded_run_on_the_default_runner_says_no_more_than_it_needs(
+    kafka_bootstrap, topic_factory
+):
+    raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
+    publish(kafka_bootstrap, raw, [(f"{i:032x}".encode(), raw_value(i)) for i in range(2)])
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "enrich", "--bootstrap-servers", kafka_bootstrap,
+         "--input-topic", raw, "--output-topic", enriched, "--dead-letter-topic", dead,
+         "--consumer-group", f"group-{raw}", "--bounded"],
+        check=False, capture_output=True, text=True, timeout=300,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "read 2, enriched 2" in done.stdout
+    # Beam's notices about its optional GCP libraries, the runner it picked by default, the
+    # Prism download it tries (there is no internet here) and the fall-back are noise
+    for noise in ("apitools", "Missing pipeline option", "prism", "Falling back",
+                  "Converting string literal type hint"):
+        assert noise.lower() not in done.stderr.lower(), done.stderr

@@ -24,6 +24,8 @@ def test_defaults():
     assert (config.consumer_group, config.start_from, config.bounded, config.kafka_io) == (
         "newswire-enrich", "committed", False, "python")
     assert config.output_path is None and config.dedup_ttl_seconds == 0 and config.metrics_port is None
+    assert config.offset_reset == "earliest"
+    assert _config("--offset-reset", "none").offset_reset == "none"
 
 
 def test_ours_and_beams_options_parse_together():
@@ -53,6 +55,7 @@ def test_ours_and_beams_options_parse_together():
         (["--kafka-io", "java", "--bounded"], "--bounded: Beam's Java KafkaIO cannot stop"),
         (["--metrics-port", "70000"], "--metrics-port: 70000 is not a TCP port"),
         (["--dedup-ttl-hours", "-1"], "--dedup-ttl-hours: -1.0; must be >= 0"),
+        (["--offset-reset", "smallest"], "--offset-reset: 'smallest'; choose one of earliest, latest, none"),
         (["--dedup-ttl-hours", "24"], "--dedup-ttl-hours: the DirectRunner fires event-time timers"),
         (["--dedup-ttl-hours", "24", "--runner", "FnApiRunner"], "the FnApiRunner fires"),
         (["--stats-topic", "news stats", "--runner", "PrismRunner"], "--stats-topic: 'news stats' is not"),

@@ -6,8 +6,7 @@ the stats topic with confluent-kafka: on-time panes first, then a story that arr
 (behind the watermark, within the allowed lateness) is counted in a later pane of the same
 window, and one later than the allowed lateness is not counted, though it is enriched.
 
-Runner: PrismRunner with a local Prism binary: $NEWSWIRE_PRISM_BIN, else ~/go/bin/prism
-(`go install github.com/apache/beam/sdks/v2/go/cmd/prism@v<beam version>`); skipped without.
+Runner: PrismRunner with a local Prism binary (tests/prism.py); skipped without.
 """
 
 from __future__ import annotations
@@ -19,11 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from pipeline.kafka_clients import make_producer
 from schemas import ENRICHED_STORY, SCHEMA_VERSION, STATS
 from tests.pipeline.enrich.support import read_all
+from tests.prism import prism_location
 from tests.stories import raw_value
 
 REPO = Path(__file__).resolve().parents[3]
@@ -31,15 +29,6 @@ REPO = Path(__file__).resolve().parents[3]
 SEED_KEYS = {("country", "ID"), ("country", "KR"), ("credit", "Reuters"), ("cited", "TASS"),
              ("cited", "KCNA")}
 LATE_PANE_WAIT_S = 40  # the late pane fires this long after the test starts (see below)
-
-
-@pytest.fixture(scope="session")
-def prism_binary() -> str:
-    path = os.environ.get("NEWSWIRE_PRISM_BIN") or os.path.expanduser("~/go/bin/prism")
-    if not os.access(path, os.X_OK):
-        pytest.skip(f"no Prism binary at {path} (set NEWSWIRE_PRISM_BIN or `go install "
-                    "github.com/apache/beam/sdks/v2/go/cmd/prism@v<beam version>`)")
-    return path
 
 
 def publish_at(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, int]]) -> None:
@@ -72,9 +61,8 @@ def counts_of(latest: dict, window_start: str) -> dict[tuple[str, str], tuple[in
             for r in latest.values() if r["window_start"] == window_start}
 
 
-def test_counts_per_minute_land_on_the_stats_topic_on_prism(
-    kafka_bootstrap, topic_factory, prism_binary, tmp_path
-):
+def test_counts_per_minute_land_on_the_stats_topic_on_prism(kafka_bootstrap, topic_factory, tmp_path):
+    prism_binary = prism_location()
     raw, enriched, dead, stats = (topic_factory(name) for name in ("raw", "enriched", "dead", "stats"))
     # The minute that ended 5 to 65 s ago: the watermark (processing time minus 2 s once the
     # source is idle) is past its end at once, so its on-time panes fire as soon as the

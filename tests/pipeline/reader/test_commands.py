@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
 
 from pipeline.broker import free_port
 from pipeline.commands import feeds as feeds_command
+from pipeline.sample_feeds import SAMPLE_DIR
 from tests.pipeline.reader.harness import ingest_args, run_ingest, write_feed_list
 from tests.pipeline.reader.test_reader import rss
 
@@ -57,6 +65,61 @@ def test_feeds_status_prints_every_feed(feed_server, tmp_path, capsys):
     gone = next(line for line in lines if "/gone.xml" in line).split()
     assert desk[2:5] == ["200", "0", "0"] and desk[6] == "ok"  # HTTP, published, errors, state
     assert gone[2:5] == ["410", "0", "1"] and gone[6] == "error" and gone[7:] == ["HTTP", "410", "Gone"]
-    assert lines[-1] == "2 feeds, 0 failing; 1 records wait for Kafka; 0 parked (refused by Kafka for good: `newswire feeds parked`)"
+    assert "2 feeds, 0 failing; 1 record waits for Kafka; 0 parked (refused by Kafka for good: `newswire feeds parked`)" in lines
     assert feeds_status(["status", "--store", str(tmp_path / "none.db")]) == 2
     assert "no store at" in capsys.readouterr().err
+
+
+def _other_address() -> str | None:
+    """An address of this machine that is not loopback (None if it has none)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        return httpx.get(f"http://{host}:{port}/metrics", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize(("options", "outside"), [([], False), (["--metrics-host", "0.0.0.0"], True)])
+def test_the_metrics_endpoint_is_on_loopback_unless_told(options, outside, kafka_bootstrap, tmp_path):
+    other = _other_address()
+    if other is None:
+        pytest.skip("this machine has no address but loopback")
+    port = free_port()
+    feed = tmp_path / "reuters-world.rss"  # a local feed file lives beside the list
+    feed.write_bytes((SAMPLE_DIR / "reuters-world.rss").read_bytes())
+    feeds = write_feed_list(tmp_path, [str(feed)])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "ingest", "--feeds", str(feeds), "--bootstrap-servers",
+         kafka_bootstrap, "--store", str(tmp_path / "r.sqlite3"), "--metrics-port", str(port),
+         *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _answers("127.0.0.1", port)
+        assert _answers(other, port) is outside
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_counts_of_one_are_singular(feed_server, tmp_path, capsys):
+    feed_server.put("/one.xml", rss([("o-1", "One")]))
+    store = tmp_path / "r.sqlite3"
+    run_ingest(ingest_args(write_feed_list(tmp_path, [feed_server.url("/one.xml")]), store,
+                           f"127.0.0.1:{free_port()}", "news.raw", "--once",
+                           "--kafka-timeout", "0.5", "--publish-timeout", "0.5"))
+    assert capsys.readouterr().out.startswith("newswire ingest: 1 feed: ")
+    assert feeds_status(["status", "--store", str(store)]) == 0
+    assert ("1 feed, 0 failing; 1 record waits for Kafka; 0 parked (refused by Kafka for good: "
+            "`newswire feeds parked`)") in capsys.readouterr().out.splitlines()

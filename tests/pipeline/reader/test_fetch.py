@@ -170,7 +170,8 @@ def test_local_files(tmp_path, fast_options):
     ("deflate", lambda data: zlib.compress(data, wbits=-15)),  # raw deflate, as some servers send
     ("gzip, gzip", lambda data: gzip.compress(gzip.compress(data))),
     ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
-    ("br", brotli.compress),  # article pages are often served so
+    ("br", brotli.compress),
+    ("gzip, br", lambda data: brotli.compress(gzip.compress(data))),
     ("identity, gzip", gzip.compress),
 ])
 def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, coding, encode):
@@ -227,3 +228,11 @@ def test_local_files_are_read_only_inside_the_allowed_folder(tmp_path, fast_opti
     assert "local files are not read as feeds here" in fetch(nowhere, (allowed / "feed.xml").as_uri()).error
     os.mkfifo(allowed / "pipe.xml")
     assert fetch(options, (allowed / "pipe.xml").as_uri()).error.endswith("pipe.xml is not a regular file")
+
+
+def test_a_brotli_bomb_is_cut_at_the_decoded_size_limit(feed_server, fast_options):
+    limit = fast_options.max_body_bytes
+    bomb = brotli.compress(FEED + b" " * (200 * limit), quality=5)  # decodes to ~50 MB
+    feed_server.put("/feed.xml", bomb, headers={"Content-Encoding": "br"})
+    result = fetch(fast_options, feed_server.url("/feed.xml"))
+    assert result.truncated and len(result.body) == limit and result.body.startswith(FEED)

@@ -200,3 +200,26 @@ def test_a_refused_field_is_emptied_and_the_entry_kept():
     assert len(notes) == 3 and any(note.startswith("published_at emptied (") for note in notes)
     with pytest.raises(RecordError, match="story_id"):
         encode_repaired({**record, "story_id": "nope"}, RAW_STORY.encode)
+
+
+def test_a_bare_ampersand_in_a_malformed_feed_stays_an_ampersand():
+    # The loose parser reads "R&D hub" as an unknown entity &D and writes "R&D; hub".
+    body = (b"<rss version='2.0'><channel><title>T</title>"
+            b"<item><guid>a</guid><title>Penang R&D hub</title><description>AT&T &amp; R&D&#33;"
+            b"</description></item>"
+            b"<item><guid>b</guid><title><![CDATA[Q&A &amp; more]]></title></item>"
+            b"</channel></rss>")
+    feed = parse_feed(body, feed_url="http://127.0.0.1/f.rss", fetched_at=datetime.now(timezone.utc))
+    assert feed.malformed and "not well-formed" in feed.problems[0]
+    records = [entry.record for entry in feed.entries]
+    assert [r["title"] for r in records] == ["Penang R&D hub", "Q&A & more"]
+    assert records[0]["html"] == "AT&amp;T & R&amp;D!"  # as HTML: "AT&T & R&D!"
+
+
+def test_the_malformed_sample_feed_keeps_its_ampersand():
+    sample = Path(__file__).resolve().parents[3] / "pipeline" / "data" / "sample_feeds"
+    feed = parse_feed((sample / "bernama-malformed.rss").read_bytes(),
+                      feed_url="http://127.0.0.1/bernama-malformed.rss",
+                      fetched_at=datetime.now(timezone.utc))
+    assert "Penang R&D hub draws new semiconductor investment" in [
+        entry.record["title"] for entry in feed.entries]

@@ -1,0 +1,124 @@
+"""Poison records in the raw topic (issue 12), against the real broker and the real pipeline
+(`python -m pipeline.enrich --bounded`, FnApiRunner, in a process of its own so its peak
+memory is its own): a 10 MB binary value, a valid story of 3 MB, a story nesting 900 arrays
+in an extra field, revisions 2^63 and 2^70. Each record ends in exactly one place: enriched
+in every sink, or a dead letter with its reason (a payload too large for the dead-letter
+topic truncated, with the truncation recorded). Counted with confluent-kafka."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import orjson
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from pipeline.kafka_clients import make_producer
+from schemas import DEAD_LETTER, ENRICHED_STORY, RAW_STORY
+from tests.pipeline.enrich.support import read_all
+from tests.stories import raw_story, raw_value
+
+REPO = Path(__file__).resolve().parents[3]
+BIG = 16 * 1024 * 1024
+PEAK_RSS_LIMIT_MB = 300
+
+
+def _big_topic(bootstrap: str, name: str) -> str:
+    """A topic that takes 16 MB records (Apache Kafka's default limit is 1 MB)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(name, 1, 1, topic_configs={"max.message.bytes": str(BIG)})])
+    finally:
+        admin.close()
+    return name
+
+
+def _publish_big(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = make_producer(bootstrap, max_request_size=BIG)
+    try:
+        futures = [producer.send(topic, key=key, value=value) for key, value in records]
+        producer.flush(timeout=60)
+        for future in futures:
+            future.get(timeout=10)
+    finally:
+        producer.close()
+
+
+def _run_enrich(args: list[str], log_path: Path) -> tuple[int, float]:
+    """Exit status and peak RSS in MB of one `enrich` process."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.enrich", *args], cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024
+
+
+def _with_nested_extra(value: bytes, depth: int) -> bytes:
+    """The story with an extra field of ``depth`` nested arrays (orjson writes at most 255)."""
+    return value[:-1] + b',"extra":' + b"[" * depth + b"]" * depth + b"}"
+
+
+def test_poison_records_end_dead_lettered_with_their_reason_and_the_rest_enriched_everywhere(
+    kafka_bootstrap, topic_factory, tmp_path
+):
+    raw = _big_topic(kafka_bootstrap, f"raw-big.{uuid.uuid4().hex}")
+    enriched, dead = topic_factory("enriched"), topic_factory("dead")
+    binary = bytes(range(256)) * (10 * 1024 * 1024 // 256)  # 10 MB, not JSON
+    huge_story = raw_value(201, html="<p>" + "Lorem ipsum dolor sit amet. " * 110_000 + "</p>")
+    assert 3_000_000 < len(huge_story) < 3_200_000
+    poison = {
+        b"binary-10mb": (binary, "decode", "over the limit of 700,000"),
+        f"{201:032x}".encode(): (huge_story, "decode", "over the limit of 700,000"),
+        f"{202:032x}".encode(): (_with_nested_extra(raw_value(202), 900), "decode", "nest more than"),
+        f"{203:032x}".encode(): (orjson.dumps(raw_story(203, revision=2**63)), "validate", "revision"),
+        f"{204:032x}".encode(): (
+            orjson.dumps(raw_story(204)).replace(b'"revision":1', b'"revision":1180591620717411303424'),
+            "validate", "revision",
+        ),
+    }
+    good = [(f"{i:032x}".encode(), raw_value(i)) for i in range(5)]
+    records = good[:2] + [(key, value) for key, (value, _, _) in poison.items()] + good[2:]
+    _publish_big(kafka_bootstrap, raw, records)
+    files = tmp_path / "out"
+    args = ["--bootstrap-servers", kafka_bootstrap, "--input-topic", raw, "--output-topic", enriched,
+            "--dead-letter-topic", dead, "--consumer-group", f"group-{raw}", "--runner", "FnApiRunner",
+            "--bounded", "--start-from", "earliest", "--output-path", str(files)]
+
+    status, peak_mb = _run_enrich(args, tmp_path / "enrich-1.log")
+    log = (tmp_path / "enrich-1.log").read_text("utf-8", "replace")
+    assert status == 0, log[-3000:]
+    print(f"peak RSS of enrich: {peak_mb:.0f} MB")
+    assert peak_mb < PEAK_RSS_LIMIT_MB, f"peak RSS {peak_mb:.0f} MB"
+
+    out = read_all(kafka_bootstrap, enriched, expect=len(good))
+    assert sorted(m.key for m in out) == sorted(key for key, _ in good)
+    for message in out:
+        ENRICHED_STORY.decode(message.value)
+    lines = [orjson.loads(line) for path in files.glob("*.jsonl") for line in path.read_bytes().splitlines()]
+    assert sorted(line["story_id"].encode() for line in lines) == sorted(m.key for m in out)
+
+    letters = {m.key: DEAD_LETTER.decode(m.value) for m in read_all(kafka_bootstrap, dead, expect=len(poison))}
+    assert sorted(letters) == sorted(poison)
+    for key, (value, stage, reason) in poison.items():
+        letter = letters[key]
+        assert letter["stage"] == stage and reason in letter["reason"], letter["reason"]
+        assert letter["value_bytes"] == len(value)
+        assert letter["value_sha256"] == hashlib.sha256(value).hexdigest()
+        kept = base64.b64decode(letter["value_base64"])
+        if len(value) > RAW_STORY.limits.max_record_bytes:
+            assert letter["value_truncated"] is True and value.startswith(kept) and len(kept) < len(value)
+        else:
+            assert letter.get("value_truncated", False) is False and kept == value
+
+    # The run committed past every record: a second run finds nothing to do and does not crash.
+    status, _ = _run_enrich(args[:-4] + ["--start-from", "committed"], tmp_path / "enrich-2.log")
+    assert status == 0, (tmp_path / "enrich-2.log").read_text("utf-8", "replace")[-3000:]
+    assert len(read_all(kafka_bootstrap, enriched)) == len(good)
+    assert len(read_all(kafka_bootstrap, dead)) == len(poison)
