@@ -33,7 +33,8 @@ class ReaderOptions:
         Crawl-delay slows it further, up to max_crawl_delay).
     page_max_bytes: a page larger than this (decoded) is not read further: "too_large".
     page_record_bytes: the most page HTML a raw record carries (UTF-8, after scripts and
-        styles are stripped); Kafka's default message limit is 1 MB.
+        styles are stripped); the whole record must also stay within the raw schema's
+        max_record_bytes (700,000), under Kafka's default 1 MB message limit.
     page_timeout: total time for one page, redirects included.
     """
 
@@ -61,7 +62,7 @@ class ReaderOptions:
     max_crawl_delay: float = 30.0
     robots_ttl: float = 24 * 3600.0
     page_max_bytes: int = 5 * 1024 * 1024
-    page_record_bytes: int = 700 * 1024
+    page_record_bytes: int = 500_000
     page_timeout: float = 30.0
 
     def __post_init__(self) -> None:

@@ -19,7 +19,8 @@ charset: HTTP header, then ``<meta charset>``; else UTF-8 with stray bytes read 
 Windows-1252), then scripts (JSON-LD kept), styles, comments, SVG, templates and frames are
 stripped. A page whose visible text, navigation, header, footer and asides left out, is
 under ``MIN_BODY_CHARS`` characters is ``too_little_text`` (a paywall stub, a page written
-by scripts); a page still larger than ``page_record_bytes`` is ``too_large``.
+by scripts); a page still larger than ``page_record_bytes``, or one that would make the
+record larger than the raw schema's ``max_record_bytes``, is ``too_large``.
 
 Every entry leaves with an outcome in ``record["article"]`` (see schemas/raw_story.schema.json)
 and, when fetched (or too little text), the page in ``record["page"]``. Nothing here raises
@@ -37,12 +38,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.reader.fetch import Fetcher
 from pipeline.reader.parse import ParsedEntry, decode_document
 from pipeline.reader.politeness import HostLimiter
 from pipeline.reader.robots import RobotsCache
+from schemas import RAW_STORY
 from transforms.page import MIN_BODY_CHARS
 
 log = logging.getLogger(__name__)
@@ -166,6 +169,25 @@ def process_page(url: str, result, options) -> PageResult:
     return PageResult(_outcome("fetched", url, result, None, size), page)
 
 
+def with_page(record: dict[str, Any], result: PageResult) -> dict[str, Any]:
+    """The record with its article outcome and page; a page that would make the record larger
+    than the raw schema allows (``max_record_bytes``: the feed's own content counts too) is
+    left out, and the outcome says ``too_large``."""
+    out = {**record, "article": result.article}
+    if result.page is None:
+        return out
+    out["page"] = result.page
+    size = len(orjson.dumps(out))
+    limit = RAW_STORY.limits.max_record_bytes
+    if size <= limit:
+        return out
+    del out["page"]
+    out["article"] = {**result.article, "outcome": "too_large",
+                      "reason": f"the record with the page would be {size} bytes; a raw record "
+                                f"may be {limit} (x-newswire-limits in schemas/raw_story.schema.json)"}
+    return out
+
+
 class PageFetcher:
     """Fetches the article pages of one feed's new entries; one per reader run."""
 
@@ -185,10 +207,7 @@ class PageFetcher:
             if not wanted(entry):
                 return entry
             result = await self.page_for(entry.record, mode)
-            record = {**entry.record, "article": result.article}
-            if result.page is not None:
-                record["page"] = result.page
-            return replace(entry, record=record)
+            return replace(entry, record=with_page(entry.record, result))
 
         return list(await asyncio.gather(*(one(entry) for entry in entries)))
 
