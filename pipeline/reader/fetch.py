@@ -25,6 +25,7 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -179,9 +180,12 @@ class Fetcher:
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None,
         accept: str | None = None, max_bytes: int | None = None, timeout: float | None = None,
+        before_hop: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> FetchResult:
         """Fetch ``url``. ``accept`` replaces the feed Accept header, ``max_bytes`` the body
-        size limit and ``timeout`` the total timeout (article pages use their own)."""
+        size limit and ``timeout`` the total timeout (article pages use their own);
+        ``before_hop(target)`` is awaited before each redirect is followed and may refuse it
+        by returning the reason (article pages: robots.txt and the pace of the target's host)."""
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
         timeout = timeout or self.options.total_timeout
@@ -189,7 +193,7 @@ class Fetcher:
             if scheme == "file":
                 attempt = _in_daemon_thread(self._read_file, url, last_modified)
             else:
-                attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes)
+                attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes, before_hop)
             result = await asyncio.wait_for(attempt, timeout)
         except asyncio.TimeoutError:
             result = FetchResult(url, url, error=f"no complete response within {timeout:g} s")
@@ -200,7 +204,9 @@ class Fetcher:
         return replace(result, elapsed=time.monotonic() - started)
 
     async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None,
-                          accept: str | None = None, max_bytes: int | None = None) -> FetchResult:
+                          accept: str | None = None, max_bytes: int | None = None,
+                          before_hop: Callable[[str], Awaitable[str | None]] | None = None,
+                          ) -> FetchResult:
         conditional = {"Accept": accept} if accept else {}
         if etag:
             conditional["If-None-Match"] = etag
@@ -220,6 +226,9 @@ class Fetcher:
                     url, current, status=response.status_code,
                     error=f"redirect to {target!r} refused (only http/https are followed)",
                 )
+            refusal = await before_hop(target) if before_hop is not None else None
+            if refusal:
+                return FetchResult(url, current, status=response.status_code, error=refusal)
             if response.status_code in _PERMANENT and still_permanent:
                 moved_to = target
             else:

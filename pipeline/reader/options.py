@@ -35,7 +35,8 @@ class ReaderOptions:
         Crawl-delay slows it further, up to max_crawl_delay).
     page_max_bytes: a page larger than this (decoded) is not read further: "too_large".
     page_record_bytes: the most page HTML a raw record carries (UTF-8, after scripts and
-        styles are stripped); Kafka's default message limit is 1 MB.
+        styles are stripped); the whole record must also stay within the raw schema's
+        max_record_bytes (700,000), under Kafka's default 1 MB message limit.
     page_timeout: total time for one page, redirects included.
     """
 
@@ -64,13 +65,13 @@ class ReaderOptions:
     max_crawl_delay: float = 30.0
     robots_ttl: float = 24 * 3600.0
     page_max_bytes: int = 5 * 1024 * 1024
-    page_record_bytes: int = 700 * 1024
+    page_record_bytes: int = 500_000
     page_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         positive = (
             "interval", "min_interval", "max_interval", "max_backoff", "retry_after_cap",
-            "connect_timeout", "read_timeout", "total_timeout", "host_rate", "max_crawl_delay",
+            "connect_timeout", "read_timeout", "total_timeout", "max_crawl_delay",
             "robots_ttl", "page_timeout",
         )
         for name in positive:
@@ -91,6 +92,8 @@ class ReaderOptions:
                 f"({self.min_interval:g}) and max_interval ({self.max_interval:g}); "
                 "change the bounds together with the interval"
             )
+        if not isinstance(self.host_rate, (int, float)) or not self.host_rate > 0:
+            raise ValueError(f"host_rate: {self.host_rate!r} must be a number of requests per second > 0")
         if self.fetch_articles not in FETCH_ARTICLES:
             raise ValueError(f"fetch_articles: {self.fetch_articles!r} must be one of "
                              f"{', '.join(FETCH_ARTICLES)}")

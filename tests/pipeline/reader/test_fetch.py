@@ -185,6 +185,7 @@ def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, c
 
 @pytest.mark.parametrize("coding, body, error", [
     ("compress", b"\x1f\x9d\x90hello", "unsupported Content-Encoding compress"),
+    ("br", b"\x0b\x02\x80not brotli at all", "corrupt br data"),
     ("gzip, gzip, gzip, gzip, gzip", b"", "5 layers refused (at most 4)"),
     ("gzip", b"\x1f\x8b\x08\x00garbage-garbage", "corrupt gzip data"),
 ])
