@@ -172,7 +172,7 @@ _HEAD = re.compile(rf"""
       | \.?\s*/(?P<slash>{_AGENCY})/                     # /TASS/
       | (?:\s*[,;]\s*|\.?\s+)(?P<bare>{_BARE_AGENCY})(?=\s*(?:{_DASH}|:)|\.\s)   # , SPA --
     )?
-    (?:(?P<sep>\s*(?:--|[–—―]|\.-|:(?=\s|$))|\s+[-_]|-(?=\s))\s*   # - – — -- _ .- :
+    (?:(?P<sep>\s*(?:--|[–—―]|\.-|:(?=\s|$))|\s+[-_]|-(?=\s|$))\s*   # - – — -- _ .- :
       | (?(paren)\.?\s+|(?(slash)\.?\s+|(?(bare)\.\s+|(?!))))   # (PTI) The; /TASS/. The
     )
     """, re.VERBOSE)
@@ -240,16 +240,17 @@ def _parse_paragraph(paragraph: str, index: int, paragraphs: Sequence[str],
                      registry: Registry) -> Dateline | None:
     if not paragraph or not (paragraph[0].isalpha() or paragraph[0] == "("):
         return None
+    following = paragraphs[index + 1] if index + 1 < len(paragraphs) else ""
     if _BYLINE.match(paragraph):
-        found = _after_byline(paragraph, index, published_at, gazetteer, registry)
+        found = _after_byline(paragraph, index, following, published_at, gazetteer, registry)
     else:
-        found = _parse_at(paragraph, 0, index, published_at, gazetteer, registry)
+        found = _parse_at(paragraph, 0, index, following, published_at, gazetteer, registry)
     if found is None:
         found = _place_alone(paragraph, index, paragraphs, gazetteer)
     return found
 
 
-def _after_byline(paragraph: str, index: int, published_at: datetime | None,
+def _after_byline(paragraph: str, index: int, following: str, published_at: datetime | None,
                   gazetteer: Gazetteer, registry: Registry) -> Dateline | None:
     """``By Jane Doe WASHINGTON (Reuters) - ...``: the dateline after a byline of at most a
     dozen words; a reading whose places all resolve beats one that does not."""
@@ -259,7 +260,8 @@ def _after_byline(paragraph: str, index: int, published_at: datetime | None,
             break
         if count == 0:
             continue  # "By" + at least one word of a name
-        found = _parse_at(paragraph, space.end(), index, published_at, gazetteer, registry)
+        found = _parse_at(paragraph, space.end(), index, following, published_at, gazetteer,
+                          registry)
         if found is None:
             continue
         found = _with_byline(found, paragraph[:space.start()].strip())
@@ -292,8 +294,11 @@ def _place_alone(paragraph: str, index: int, paragraphs: Sequence[str],
                     ())
 
 
-def _parse_at(paragraph: str, pos: int, index: int, published_at: datetime | None,
-              gazetteer: Gazetteer, registry: Registry) -> Dateline | None:
+def _parse_at(paragraph: str, pos: int, index: int, following: str,
+              published_at: datetime | None, gazetteer: Gazetteer,
+              registry: Registry) -> Dateline | None:
+    """The dateline at ``pos`` of the paragraph; ``following`` (the next paragraph) is the text
+    after it when the dateline stands alone on its line."""
     if _QUICK.match(paragraph, pos) is None:
         return None
     match = _HEAD.match(paragraph, pos)
@@ -339,7 +344,7 @@ def _parse_at(paragraph: str, pos: int, index: int, published_at: datetime | Non
         places: tuple[Place, ...] = ()
     else:
         shape = "strong" if agencies else ("qualified" if date_text or regions else "bare")
-        rest = paragraph[end:]
+        rest = paragraph[end:] or following
         if shape != "strong" and not _reads_like_sentence(rest, strict=shape == "bare"):
             return None
         resolved = _resolve(place_texts, regions, shape, known_agency, bool(date_text),
@@ -492,7 +497,7 @@ def _style(text: str) -> str:
 
 
 def _starts_capitalised(text: str) -> bool:
-    first = text[:4].lstrip("\"“‘'([")[:1]
+    first = text[:4].lstrip("\"“‘'([<")[:1]
     return first.isupper() or first.isdigit()
 
 
