@@ -140,10 +140,11 @@ _L = "[A-Za-zªºÀ-ÖØ-öø-ɏΆ-ώЀ-ӿḀ-ỿ]"
 # A word of a place name: WINSTON-SALEM, N'DJAMENA, or an abbreviation: ST., D.C. Other words
 # take no dot, so that "MOSCOW. Oct 17" and "ASTANA. KAZINFORM -" end the place at the dot.
 _WORD = rf"(?:(?:{_L}\.){{2,3}}|{_L}{{1,3}}\.(?=[ \u00a0]{_L})|{_L}[{_L[1:-1]}'’\-]*+)"
-# Up to six words, as many as there are: no backtracking keeps a failed match cheap.
-_PLACE = rf"(?>{_WORD}(?:[ \u00a0]{_WORD}){{0,5}})"
 _MONTH_WORD = rf"(?i:{_alternation(list(MONTHS))})(?!{_L})"
 _MONTH = _MONTH_WORD + r"\.?"
+# Up to six words, as many as there are (no backtracking keeps a failed match cheap), but not
+# a month and its day (``JOHANNESBURG March 13``, ``RICHMOND, Va. Feb 26``).
+_PLACE = rf"(?>{_WORD}(?:[ \u00a0](?!{_MONTH}\s*\d){_WORD}){{0,5}})"
 _DAY = r"\d{1,2}(?:st|nd|rd|th|er)?(?!\d)"
 _DATE = (rf"(?:{_DAY}\.?\s+(?i:de\s+)?{_MONTH}(?:,?\s+(?i:de\s+)?\d{{4}})?"
          rf"|{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?"
@@ -165,14 +166,15 @@ _HEAD = re.compile(rf"""
         (?P<places>{_PLACE}(?:\s?/\s?{_PLACE}){{0,5}})
         (?:\s*,\s*(?P<region>{_PLACE}\.?)                    # BOSTON, Mass.
           | (?:\s*\((?P<pregion>{_PLACE})\))?\s*\[(?P<bregion>{_PLACE})\])?  # NAME (Assam) [India]
-        (?:(?:\s*[,;]\s*|\.?\s+)(?P<date>{_DATE}))?
+        (?:(?:\s*[,;]\s*(?:-\s+)?|\.?\s+)                     # BOSTON, Mass., - March 4
+           (?P<date>{_DATE}|(?P<odd_month>{_L}{{3,9}})\.?\s+{_DAY}))?  # Marc 3, Narch 2
       | (?P<date_only>{_DATE})
     )
     (?:\s*\((?P<paren>{_AGENCIES})\)                       # (Reuters)  (tca/dpa)
       | \.?\s*/(?P<slash>{_AGENCY})/                     # /TASS/
       | (?:\s*[,;]\s*|\.?\s+)(?P<bare>{_BARE_AGENCY})(?=\s*(?:{_DASH}|:)|\.\s)   # , SPA --
     )?
-    (?:(?P<sep>\s*(?:--|[–—―]|\.-|:(?=\s|$))|\s+[-_]|-(?=\s|$))\s*   # - – — -- _ .- :
+    (?:(?P<sep>,?\s*(?:--|[–—―]|\.-|:(?=\s|$))|,?\s+[-_]|-(?=\s|$))\s*   # - – — -- _ .- :
       | (?(paren)\.?\s+|(?(slash)\.?\s+|(?(bare)\.\s+|(?!))))   # (PTI) The; /TASS/. The
     )
     """, re.VERBOSE)
@@ -305,7 +307,9 @@ def _parse_at(paragraph: str, pos: int, index: int, following: str,
     if match is None:
         return None
     g = match.groupdict()
-    sep = g["sep"].strip() if g["sep"] else None   # None: a space or a dot after an agency
+    sep = g["sep"].strip(" ,") if g["sep"] else None  # None: a space or a dot after an agency
+    if g["odd_month"] and not _misspelt_month(g["odd_month"]):
+        return None
     head_end = match.start("sep") if g["sep"] else len(paragraph[:match.end()].rstrip(" .\u00a0"))
     end = match.end()
     date_text = g["date"] or g["date_only"]
@@ -343,9 +347,16 @@ def _parse_at(paragraph: str, pos: int, index: int, following: str,
             return None                   # "(Bloomberg) -- Treasuries rallied...": no dateline
         places: tuple[Place, ...] = ()
     else:
-        shape = "strong" if agencies else ("qualified" if date_text or regions else "bare")
+        # "dated": the wire's own form, PLACE[, Region], Date -: a comma after the place.
+        dated = (g["date"] is not None and sep not in (None, ":")
+                 and "," in paragraph[match.end("places"):match.start("date")])
+        shape = ("strong" if agencies else "dated" if dated
+                 else "qualified" if date_text or regions else "bare")
         rest = paragraph[end:] or following
-        if shape != "strong" and not _reads_like_sentence(rest, strict=shape == "bare"):
+        if shape == "dated":
+            if not _starts_text(rest):
+                return None
+        elif shape != "strong" and not _reads_like_sentence(rest, strict=shape == "bare"):
             return None
         resolved = _resolve(place_texts, regions, shape, known_agency, bool(date_text),
                             colon=sep == ":", context=rest[:CONTEXT_CHARS],
@@ -422,8 +433,8 @@ def _place_options(text: str, regions: tuple[Region, ...], shape: str, several: 
     in capitals before a dash."""
     key = normalize_key(text)
     style = _style(text)
-    if key in LABELS or style == "mixed" or (style == "lower" and (shape == "bare"
-                                                                   or not known_agency)):
+    if key in LABELS or (shape != "dated" and (style == "mixed" or (
+            style == "lower" and (shape == "bare" or not known_agency)))):
         return ()
     if shape == "bare":
         if len(key) < 3 or (key in gazetteer.words and (colon or style != "caps")):
@@ -432,12 +443,13 @@ def _place_options(text: str, regions: tuple[Region, ...], shape: str, several: 
                       if e.kind == "place" or (e.kind == "city" and (
                           not colon or e.population >= COLON_MIN_POPULATION)))
     else:
-        kinds = ("city", "place", "country") if shape == "strong" else ("city", "place")
+        kinds = ("city", "place", "country") if shape in ("strong", "dated") else ("city",
+                                                                                   "place")
         entry = gazetteer.best(text, regions, kinds) if regions else None
         if entry is None and (not regions or several):
             entry = gazetteer.best(text, (), kinds)
         found = (entry,) if entry is not None else ()
-    if found and shape != "strong" and gazetteer.is_country(text) and (
+    if found and shape not in ("strong", "dated") and gazetteer.is_country(text) and (
             normalize_key(found[0].name) != key):
         return ()
     if found:
@@ -448,7 +460,7 @@ def _place_options(text: str, regions: tuple[Region, ...], shape: str, several: 
     if regions:
         return ((Place(text, None, regions[0].country, None, None, None, regions[0].admin1),
                  None),)
-    if known_agency and len(key) >= 3 and len(text.split()) <= 4 and (
+    if (known_agency or shape == "dated") and len(key) >= 3 and len(text.split()) <= 4 and (
             style == "caps" or (style == "name" and dated)):
         return ((Place(text, None, None, None, None, None, None), None),)
     return ()
@@ -496,9 +508,36 @@ def _style(text: str) -> str:
     return "mixed"
 
 
+@lru_cache(maxsize=1024)
+def _misspelt_month(word: str) -> bool:
+    """``Marc``, ``Narch``, ``Marchg``: one letter away from a month's name (four letters or
+    more)."""
+    word = word.lower()
+    return any(len(name) >= 4 and _one_edit(word, name) for name in MONTHS)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by at most one inserted, deleted or replaced letter."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
+    return True
+
+
 def _starts_capitalised(text: str) -> bool:
     first = text[:4].lstrip("\"“‘'([<")[:1]
     return first.isupper() or first.isdigit()
+
+
+def _starts_text(rest: str) -> bool:
+    """After a dated dateline and a dash: words of any case (``- colombia's cost of living``),
+    a figure or a quoted or bracketed name, not more punctuation."""
+    first = rest[:4].lstrip("\"“‘'([<")[:1]
+    return first.isalnum()
 
 
 def _reads_like_sentence(rest: str, strict: bool) -> bool:
