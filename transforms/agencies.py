@@ -92,6 +92,7 @@ class Registry:
         self._patterns, self._pattern_forms = _skeletons(self._forms)
         self._finder = _automaton(self._patterns)
         self._marked: dict[tuple[str, ...], ahocorasick_rs.BytesAhoCorasick] = {}
+        self._one_word_names: tuple[tuple[str, Agency], ...] | None = None  # for misspelt()
         # A cue right before a mention, matched on the reversed text before it (a regex
         # search for a cue at the end of a window would try every position of the window).
         # The newline is where "$" of "cue[\s,:...]{0,3}$" could also match.
@@ -117,6 +118,26 @@ class Registry:
         if found is None and key.startswith("the "):
             found = self._by_alias.get(key[4:])
         return found
+
+    def misspelt(self, word: str) -> Agency | None:
+        """The agency one of whose one-word names of five letters or more, not guarded, is
+        ``word`` give or take one letter (``REUTE``, ``REUITER``, ``RUTER``: Reuters), when
+        only one agency is that near; for a closing sign-off, where nothing else stands."""
+        key = _fold(word)
+        if len(key) < 5 or not key.isalpha():
+            return None
+        near = {agency for alias, agency in self._near_names()
+                if abs(len(alias) - len(key)) <= 1 and _one_edit(key, alias)}
+        return near.pop() if len(near) == 1 else None
+
+    def _near_names(self) -> tuple[tuple[str, Agency], ...]:
+        if self._one_word_names is None:
+            self._one_word_names = tuple(
+                (key, agency) for agency in self.agencies
+                for alias in (agency.name, *agency.aliases)
+                if len(key := _fold(alias)) >= 5 and key.isalpha()
+                and alias not in agency.guarded)
+        return self._one_word_names
 
     def spelled(self, text: str) -> Agency | None:
         """The agency written exactly as ``text`` in one of the spellings ``find_all`` matches
@@ -298,6 +319,18 @@ def _needs_boundary(ch: str) -> bool:
     """Aliases must start/end on a word boundary, except at a character of a script
     written without spaces (CJK) or at punctuation ("Bloomberg L.P.")."""
     return _is_word_char(ch) and not _NO_SPACE_SCRIPT.match(ch)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by at most one inserted, deleted or replaced character."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
+    return True
 
 
 def _fold(s: str) -> str:

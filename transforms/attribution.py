@@ -110,7 +110,10 @@ _JUNK_LINE = re.compile(
       | (?i:to\ contact|follow|read\ more|also\ read|related|sign\ up|click\ here|
          download|join\ the\ discussion|most\ popular|share)\b.*
     )\s*$""", re.VERBOSE)
-_DESK_INITIALS = re.compile(r"(?:\s+[A-Z]{2,4}){1,5}\s*$")
+_DESK_INITIALS = re.compile(r"(?:\s+[A-Z]{1,4}){1,5}\s*$")
+# What a transmission leaves after a closing agency name: a shown carriage return (^M), a
+# time (REUTER11:43), desk letters glued to dots (REUTER...).
+_TRANSMISSION_TAIL = re.compile(r"(?:\^[@-_]|\d{1,2}:\d{2}|[\s.])+$")
 # What ends the sentence before a paragraph's closing sign-off ("... Ministry. REUTERS").
 _SENTENCE_BREAKS = (". ", "! ", "? ", "\" ", "” ", "’ ", ") ", "] ")
 # Any of them (or, where a caption's credit may start, also "|") written backwards, to find
@@ -487,8 +490,8 @@ class _Collector:
                                    or ("|" in line or "●" in line) and not _ends_sentence(line)):
                 self.byline(line, "text", None, start)
                 used.append((start, start + len(line)))
-        for start, line in lines.backwards(body):
-            signoff = self.signoff(line)
+        for number, (start, line) in enumerate(lines.backwards(body)):
+            signoff = self.signoff(line, last=number == 0)
             if signoff:
                 self.add_hits(signoff, "credit", "signoff", "text", None, start)
                 used.append((start, start + len(line)))
@@ -514,10 +517,12 @@ class _Collector:
                 break
         return used
 
-    def signoff(self, segment: str) -> list[Hit] | None:
+    def signoff(self, segment: str, last: bool = False) -> list[Hit] | None:
         """A sign-off standing alone: "-- BERNAMA", "(ANI)", "==Kyodo", "/TASS/", "PTI ABC
         DEF", "WAM/Tariq Alfaham", "- Emirates News Agency, WAM -", "With inputs from AP, AFP",
-        "Source: Reuters", "dj/rc (dpa, AFP)"."""
+        "Source: Reuters", "dj/rc (dpa, AFP)", "REUTER^M", "REUTER11:43/VB", "REUTER E". On
+        the story's ``last`` line one word also counts in any case ("reuter") or one letter
+        off ("REUTE")."""
         listed = _SLUG_THEN_LIST.match(segment) or (
             "with" in segment and _OUTLET_WITH.match(segment))
         if listed:
@@ -532,10 +537,17 @@ class _Collector:
             body = body.split("/", 1)[0]  # "WAM/Tariq Alfaham/Hatem Mohamed"
         if not body or len(body) > 80:
             return None
+        tail = _TRANSMISSION_TAIL.search(body, 1)
+        if tail:
+            body = body[:tail.start()]
         found = self.agency_list(body)
-        last = body.rstrip()[-2:]  # desk initials end in two capitals (_DESK_INITIALS)
-        desk = None if found or not ("A" <= last[:1] <= "Z" and "A" <= last[1:] <= "Z") else (
-            _DESK_INITIALS.search(body))
+        if not found and last and body.isalpha():
+            agency = self.registry.lookup(body) if len(body) >= 5 else None
+            agency = agency or self.registry.misspelt(body)
+            found = [(0, len(body), agency)] if agency else None
+        end = body.rstrip()[-2:]  # desk initials end in a capital (_DESK_INITIALS)
+        desk = None if found or not ("A" <= end[1:] <= "Z" and (
+            end[:1] == " " or "A" <= end[:1] <= "Z")) else _DESK_INITIALS.search(body)
         if desk and desk.start() > 0:
             found = self.agency_list(body[:desk.start()])
         return [(start + s, start + e, a) for s, e, a in found] if found else None
