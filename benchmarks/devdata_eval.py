@@ -48,8 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms.extract import extract, to_fields  # noqa: E402
-from transforms.gazetteer import default_gazetteer, normalize_key  # noqa: E402
+from transforms.extract import extract, to_fields
+from transforms.gazetteer import default_gazetteer, normalize_key
 
 ENV_VAR = "NEWSWIRE_DEVDATA"
 #: Where the development data is looked for, first found: beside the repository (a checkout in
@@ -237,12 +237,12 @@ def evaluate(path: Path, part: str, keep_examples: int) -> Report:
 def summary(report: Report, part: str) -> str:
     r = report
     lines = [
-        f"Reuters-21578 TRAIN, part {part}: {r.stories} stories "
-        f"({r.positives} with a dateline place, {r.negatives} without), {r.seconds:.1f} s",
+        (f"Reuters-21578 TRAIN, part {part}: {r.stories} stories "
+        f"({r.positives} with a dateline place, {r.negatives} without), {r.seconds:.1f} s"),
         f"  dateline places exact   {r.exact / r.positives:.4f}  ({r.exact}/{r.positives})",
         f"  false datelines         {r.false_datelines} of {r.negatives}",
-        f"  country right           {r.countries_right / max(r.countries, 1):.4f}  "
-        f"({r.countries_right}/{r.countries}; {r.countries_unlabelled} places without a label)",
+        (f"  country right           {r.countries_right / max(r.countries, 1):.4f}  "
+        f"({r.countries_right}/{r.countries}; {r.countries_unlabelled} places without a label)"),
         f"  credit                  {r.credit}",
         "  by dateline_form (right/n):  " + ", ".join(
             f"{form} {ok}/{n}" for form, (ok, n) in sorted(r.by_dateline_form.items())),

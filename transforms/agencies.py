@@ -33,6 +33,8 @@ from typing import Any
 import ahocorasick_rs
 import orjson
 
+from transforms.spelling import one_edit_apart
+
 DEFAULT_PATH = Path(__file__).parent / "data" / "agencies.json"
 KINDS = ("wire", "state_media", "photo", "broadcaster")
 _TOP_KEYS = {"format", "about", "guard_cues", "other_name_words", "agencies"}
@@ -127,7 +129,7 @@ class Registry:
         if len(key) < 5 or not key.isalpha():
             return None
         near = {agency for alias, agency in self._near_names()
-                if abs(len(alias) - len(key)) <= 1 and _one_edit(key, alias)}
+                if abs(len(alias) - len(key)) <= 1 and one_edit_apart(key, alias)}
         return near.pop() if len(near) == 1 else None
 
     def _near_names(self) -> tuple[tuple[str, Agency], ...]:
@@ -319,18 +321,6 @@ def _needs_boundary(ch: str) -> bool:
     """Aliases must start/end on a word boundary, except at a character of a script
     written without spaces (CJK) or at punctuation ("Bloomberg L.P.")."""
     return _is_word_char(ch) and not _NO_SPACE_SCRIPT.match(ch)
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """``a`` and ``b`` differ by at most one inserted, deleted or replaced character."""
-    if len(a) > len(b):
-        a, b = b, a
-    if len(b) - len(a) > 1:
-        return False
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
-    return True
 
 
 def _fold(s: str) -> str:

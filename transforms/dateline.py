@@ -47,6 +47,7 @@ from transforms.gazetteer import (
     default_gazetteer,
     normalize_key,
 )
+from transforms.spelling import one_edit_apart
 
 #: How many opening paragraphs may hold the dateline (headline, promo, caption, credit, body).
 MAX_PARAGRAPHS = 5
@@ -62,6 +63,10 @@ CONTEXT_CHARS = 300
 #: A place before a colon and nothing else ("NEW DELHI:") must be a city at least this big
 #: (or a hand-kept place): "CLINTON: I did not..." is a transcript, not a dateline.
 COLON_MIN_POPULATION = 50_000
+#: A name no place has, in a dateline whose shape leaves no doubt (agency or wire date), is
+#: read as a misspelling of a city's name one letter away when the city is this big
+#: (``ALTANTA``: Atlanta); smaller places are too many to guess among.
+MISSPELT_MIN_POPULATION = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +142,11 @@ def _alternation(words: list[str]) -> str:
 # A letter of the Latin (with its extensions and Vietnamese), Greek or Cyrillic scripts:
 # an explicit class is several times faster for the regex engine than [^\W\d_].
 _L = "[A-Za-zªºÀ-ÖØ-öø-ɏΆ-ώЀ-ӿḀ-ỿ]"
-# A word of a place name: WINSTON-SALEM, N'DJAMENA, or an abbreviation: ST., D.C. Other words
+# A word of a place name: WINSTON-SALEM, N'DJAMENA, or an abbreviation: ST., D.C., W.Va., N.C
+# (before a comma). Other words
 # take no dot, so that "MOSCOW. Oct 17" and "ASTANA. KAZINFORM -" end the place at the dot.
-_WORD = rf"(?:(?:{_L}\.){{2,3}}|{_L}{{1,3}}\.(?=[ \u00a0]{_L})|{_L}[{_L[1:-1]}'’\-]*+)"
+_WORD = (rf"(?:{_L}\.(?:{_L}{{1,3}}\.){{1,2}}|{_L}\.{_L}(?=,)|{_L}{{1,3}}\.(?=[ \u00a0]{_L})"
+         rf"|{_L}[{_L[1:-1]}'’\-]*+)")
 _MONTH_WORD = rf"(?i:{_alternation(list(MONTHS))})(?!{_L})"
 _MONTH = _MONTH_WORD + r"\.?"
 # Up to six words, as many as there are (no backtracking keeps a failed match cheap), but not
@@ -166,8 +173,9 @@ _HEAD = re.compile(rf"""
         (?P<places>{_PLACE}(?:\s?/\s?{_PLACE}){{0,5}})
         (?:\s*,\s*(?P<region>{_PLACE}\.?)                    # BOSTON, Mass.
           | (?:\s*\((?P<pregion>{_PLACE})\))?\s*\[(?P<bregion>{_PLACE})\])?  # NAME (Assam) [India]
-        (?:(?:\s*[,;]\s*(?:-\s+)?|\.?\s+)                     # BOSTON, Mass., - March 4
-           (?P<date>{_DATE}|(?P<odd_month>{_L}{{3,9}})\.?\s+{_DAY}))?  # Marc 3, Narch 2
+        (?:(?:\s*[,;]\s*(?:-\s+)?|\.?\s+)(?P<date>{_DATE})     # BOSTON, Mass., - March 4
+          | \s*,\s*(?P<odd_date>(?P<odd_month>{_L}{{3,9}})\.?(?:\s+\w{{1,3}})?)  # , Marc 3 -
+            (?=,?\s*[-–—]))?                                                  # , April -
       | (?P<date_only>{_DATE})
     )
     (?:\s*\((?P<paren>{_AGENCIES})\)                       # (Reuters)  (tca/dpa)
@@ -180,14 +188,16 @@ _HEAD = re.compile(rf"""
     """, re.VERBOSE)
 # Cheap test first: a dateline has a comma, bracket, slash, colon, dash or digit in one of its
 # first seven words, and before it no lower-case word of four letters or more ("de", "am",
-# "the" may be part of a name), unless the place is one word ("jakarta (ANTARA) -"). Most body
+# "the" may be part of a name), unless the place is one word ("jakarta (ANTARA) -") or a comma
+# and a month follow it ("Mexico city, april 1 -"). Most body
 # paragraphs and headlines fail it and skip the full pattern.
 _STRUCTURE = r",(\[/:–—―_\-\d"
 _QUICK = re.compile(
     rf"[^\s{_STRUCTURE}]*+[{_STRUCTURE}]"
     rf"|[^\s{_STRUCTURE}]++\s++[{_STRUCTURE}]"
     rf"|(?:(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]++\s++){{1,6}}+"
-    rf"(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]*+[{_STRUCTURE}]")
+    rf"(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]*+[{_STRUCTURE}]"
+    rf"|(?:[^\s,]++\s){{0,3}}[^\s,]++,\s*{_MONTH_WORD}")   # des moines, april 7 -
 _POST_AGENCY = re.compile(rf"(?P<name>{_L}[^.\n\d]{{0,30}}?)\.(?:\s+|$)")   # — РИА Новости.
 _BYLINE = re.compile(r"(?:By|BY)\s+\S")
 _WORD_START = re.compile(r"\s+(?=\S)")
@@ -240,13 +250,15 @@ def strip_dateline(paragraphs: Sequence[str], dateline: Dateline) -> tuple[str, 
 def _parse_paragraph(paragraph: str, index: int, paragraphs: Sequence[str],
                      published_at: datetime | None, gazetteer: Gazetteer,
                      registry: Registry) -> Dateline | None:
-    if not paragraph or not (paragraph[0].isalpha() or paragraph[0] == "("):
-        return None
+    start = len(paragraph) - len(paragraph.lstrip("*")) if paragraph[:1] == "*" else 0
+    if not paragraph[start:] or not (paragraph[start].isalpha() or paragraph[start] == "("):
+        return None                         # a transmission's "****" before it is skipped
     following = paragraphs[index + 1] if index + 1 < len(paragraphs) else ""
     if _BYLINE.match(paragraph):
         found = _after_byline(paragraph, index, following, published_at, gazetteer, registry)
     else:
-        found = _parse_at(paragraph, 0, index, following, published_at, gazetteer, registry)
+        found = _parse_at(paragraph, start, index, following, published_at, gazetteer,
+                          registry)
     if found is None:
         found = _place_alone(paragraph, index, paragraphs, gazetteer)
     return found
@@ -308,11 +320,12 @@ def _parse_at(paragraph: str, pos: int, index: int, following: str,
         return None
     g = match.groupdict()
     sep = g["sep"].strip(" ,") if g["sep"] else None  # None: a space or a dot after an agency
-    if g["odd_month"] and not _misspelt_month(g["odd_month"]):
+    odd_date = g["odd_month"] is not None
+    if odd_date and not _misspelt_month(g["odd_month"]):
         return None
     head_end = match.start("sep") if g["sep"] else len(paragraph[:match.end()].rstrip(" .\u00a0"))
     end = match.end()
-    date_text = g["date"] or g["date_only"]
+    date_text = g["date"] or g["odd_date"] or g["date_only"]
     place_texts = _split_places(g["places"]) if g["places"] else ()
 
     # Agencies: (ANSA) - ROMA..., PLACE (Reuters), PLACE /TASS/, PLACE, SPA --, ASTANA.
@@ -348,8 +361,9 @@ def _parse_at(paragraph: str, pos: int, index: int, following: str,
         places: tuple[Place, ...] = ()
     else:
         # "dated": the wire's own form, PLACE[, Region], Date -: a comma after the place.
-        dated = (g["date"] is not None and sep not in (None, ":")
-                 and "," in paragraph[match.end("places"):match.start("date")])
+        date_group = "date" if g["date"] else "odd_date"
+        dated = (g[date_group] is not None and sep not in (None, ":")
+                 and "," in paragraph[match.end("places"):match.start(date_group)])
         shape = ("strong" if agencies else "dated" if dated
                  else "qualified" if date_text or regions else "bare")
         rest = paragraph[end:] or following
@@ -374,7 +388,7 @@ def _parse_at(paragraph: str, pos: int, index: int, following: str,
     for name, a_start, a_end, _ in agencies:
         spans.setdefault(name, (a_start - start, a_end - start))
     return Dateline(raw, index, start, end, places, date_raw,
-                    _iso_date(date_raw, published_at) if date_raw else None,
+                    _iso_date(date_raw, published_at) if date_raw and not odd_date else None,
                     tuple(spans), tuple(spans.values()))
 
 
@@ -462,6 +476,10 @@ def _place_options(text: str, regions: tuple[Region, ...], shape: str, several: 
                  None),)
     if (known_agency or shape == "dated") and len(key) >= 3 and len(text.split()) <= 4 and (
             style == "caps" or (style == "name" and dated)):
+        near = gazetteer.near(text, MISSPELT_MIN_POPULATION)
+        if near is not None:
+            return ((Place(text, near.name, near.country, near.lat, near.lon, near.geonameid,
+                           near.admin1), near),)
         return ((Place(text, None, None, None, None, None, None), None),)
     return ()
 
@@ -510,22 +528,10 @@ def _style(text: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _misspelt_month(word: str) -> bool:
-    """``Marc``, ``Narch``, ``Marchg``: one letter away from a month's name (four letters or
-    more)."""
+    """A month's name (``April -``), or one letter away from one of four letters or more
+    (``Marc``, ``Narch``, ``Marchg``, ``Macrh``)."""
     word = word.lower()
-    return any(len(name) >= 4 and _one_edit(word, name) for name in MONTHS)
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """``a`` and ``b`` differ by at most one inserted, deleted or replaced letter."""
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) > len(b):
-        a, b = b, a
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
-    return True
+    return word in MONTHS or any(len(name) >= 4 and one_edit_apart(word, name) for name in MONTHS)
 
 
 def _starts_capitalised(text: str) -> bool:
