@@ -171,7 +171,7 @@ _HEAD = re.compile(rf"""
     (?:\((?P<lead>{_AGENCIES})\)\s*{_DASH}\s*)?            # (ANSA) - ROMA, 17 OTT -
     (?:
         (?P<places>{_PLACE}(?:\s?/\s?{_PLACE}){{0,5}})
-        (?:\s*,\s*(?P<region>{_PLACE}\.?)                    # BOSTON, Mass.
+        (?:\s*,\s*(?!{_MONTH}\s*[-–—\d])(?P<region>{_PLACE}\.?)  # BOSTON, Mass.
           | (?:\s*\((?P<pregion>{_PLACE})\))?\s*\[(?P<bregion>{_PLACE})\])?  # NAME (Assam) [India]
         (?:(?:\s*[,;]\s*(?:-\s+)?|\.?\s+)(?P<date>{_DATE})     # BOSTON, Mass., - March 4
           | \s*,\s*(?P<odd_date>(?P<odd_month>{_L}{{3,9}})\.?(?:\s+\w{{1,3}})?)  # , Marc 3 -
