@@ -63,6 +63,9 @@ CONTEXT_CHARS = 300
 #: A place before a colon and nothing else ("NEW DELHI:") must be a city at least this big
 #: (or a hand-kept place): "CLINTON: I did not..." is a transcript, not a dateline.
 COLON_MIN_POPULATION = 50_000
+#: A bare dateline may name a city by another of its names (``München/London –``, ``Wien:``)
+#: when the city is this big.
+BARE_OTHER_NAME_MIN_POPULATION = 100_000
 #: A name no place has, in a dateline whose shape leaves no doubt (agency or wire date), is
 #: read as a misspelling of a city's name one letter away when the city is this big
 #: (``ALTANTA``: Atlanta); smaller places are too many to guess among.
@@ -170,8 +173,9 @@ _HEAD = re.compile(rf"""
     (?P<prefix>{_PREFIX})?
     (?:\((?P<lead>{_AGENCIES})\)\s*{_DASH}\s*)?            # (ANSA) - ROMA, 17 OTT -
     (?:
-        (?P<places>{_PLACE}(?:\s?/\s?{_PLACE}){{0,5}})
+        (?!{_MONTH}\s*\d)(?P<places>{_PLACE}(?:\s?/\s?{_PLACE}){{0,5}})
         (?:\s*,\s*(?!{_MONTH}\s*[-–—\d])(?P<region>{_PLACE}\.?)  # BOSTON, Mass.
+           (?:\s*,\s*(?!{_MONTH}\s*[-–—\d])(?P<region2>{_PLACE}\.?))?  # Washington, DC, USA
           | (?:\s*\((?P<pregion>{_PLACE})\))?\s*\[(?P<bregion>{_PLACE})\])?  # NAME (Assam) [India]
         (?:(?:\s*[,;]\s*(?:-\s+)?|\.?\s+)(?P<date>{_DATE})     # BOSTON, Mass., - March 4
           | \s*,\s*(?P<odd_date>(?P<odd_month>{_L}{{3,9}})\.?(?:\s+\w{{1,3}})?)  # , Marc 3 -
@@ -182,7 +186,7 @@ _HEAD = re.compile(rf"""
       | \.?\s*/(?P<slash>{_AGENCY})/                     # /TASS/
       | (?:\s*[,;]\s*|\.?\s+)(?P<bare>{_BARE_AGENCY})(?=\s*(?:{_DASH}|:)|\.\s)   # , SPA --
     )?
-    (?:(?P<sep>,?\s*(?:--|[–—―]|\.-|:(?=\s|$))|,?\s+[-_]|-(?=\s|$))\s*   # - – — -- _ .- :
+    (?:(?P<sep>,?\s*(?:--|[–—―]|\.-|:(?=\s|$))|,?\s+[-_]|-(?=\s|$)|\.(?=\s))\s*  # - – -- _ : .
       | (?(paren)\.?\s+|(?(slash)\.?\s+|(?(bare)\.\s+|(?!))))   # (PTI) The; /TASS/. The
     )
     """, re.VERBOSE)
@@ -197,9 +201,12 @@ _QUICK = re.compile(
     rf"|[^\s{_STRUCTURE}]++\s++[{_STRUCTURE}]"
     rf"|(?:(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]++\s++){{1,6}}+"
     rf"(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]*+[{_STRUCTURE}]"
-    rf"|(?:[^\s,]++\s){{0,3}}[^\s,]++,\s*{_MONTH_WORD}")   # des moines, april 7 -
+    rf"|(?:[^\s,]++\s){{0,3}}[^\s,]++,\s*{_MONTH_WORD}"   # des moines, april 7 -
+    rf"|[^\s{_STRUCTURE}.]++\.\s")                          # Berlin. Die Regierung
 _POST_AGENCY = re.compile(rf"(?P<name>{_L}[^.\n\d]{{0,30}}?)\.(?:\s+|$)")   # — РИА Новости.
 _BYLINE = re.compile(r"(?:By|BY)\s+\S")
+# What may stand before a dateline, ended by a comma or a dash: "AFP, ", "Canadian Press - ".
+_PREFIX_END = re.compile(r"(?P<prefix>[^\W\d][^,\-–—:()/\n]{1,40}?)(?:,|\s[-–—]{1,2})\s+(?=\S)")
 _WORD_START = re.compile(r"\s+(?=\S)")
 
 #: Openers that look like a place before a colon or dash but never are one.
@@ -259,15 +266,42 @@ def _parse_paragraph(paragraph: str, index: int, paragraphs: Sequence[str],
     else:
         found = _parse_at(paragraph, start, index, following, published_at, gazetteer,
                           registry)
+    if found is None or any(p.country is None for p in found.places):
+        found = _after_prefix(paragraph, start, index, following, published_at, gazetteer,
+                              registry) or found
     if found is None:
         found = _place_alone(paragraph, index, paragraphs, gazetteer)
     return found
 
 
+def _resolved(found: Dateline) -> bool:
+    """Every place of the dateline is a place the gazetteer knows."""
+    return all(p.normalized is not None for p in found.places)
+
+
+def _after_prefix(paragraph: str, pos: int, index: int, following: str,
+                  published_at: datetime | None, gazetteer: Gazetteer,
+                  registry: Registry) -> Dateline | None:
+    """``AFP, MANILA -``, ``Canadian Press - VANCOUVER (CP) -``, ``Sports News, New Delhi, Oct
+    12 (IANS)``: a short prefix (agency, publisher, section) ending in a comma or a dash, then
+    a dateline whose places all resolve. The prefix is kept as the dateline's byline (an
+    agency there is a credit)."""
+    prefix = _PREFIX_END.match(paragraph, pos)
+    if prefix is None:
+        return None
+    found = _parse_at(paragraph, prefix.end(), index, following, published_at, gazetteer,
+                      registry)
+    if found is None or not found.places or not _resolved(found):
+        return None
+    return _with_byline(found, prefix["prefix"])
+
+
 def _after_byline(paragraph: str, index: int, following: str, published_at: datetime | None,
                   gazetteer: Gazetteer, registry: Registry) -> Dateline | None:
     """``By Jane Doe WASHINGTON (Reuters) - ...``: the dateline after a byline of at most a
-    dozen words; a reading whose places all resolve beats one that does not."""
+    dozen words; a reading whose places all resolve beats one whose places have a country
+    (``By JANE DOE BRUNSWICK, Maine (AP)``: Brunswick, not "DOE BRUNSWICK"), which beats one
+    with neither."""
     fallback = None
     for count, space in enumerate(_WORD_START.finditer(paragraph, 0, 120)):
         if count >= 12:
@@ -279,8 +313,11 @@ def _after_byline(paragraph: str, index: int, following: str, published_at: date
         if found is None:
             continue
         found = _with_byline(found, paragraph[:space.start()].strip())
-        if all(p.country is not None for p in found.places):
+        if _resolved(found):
             return found
+        if all(p.country is not None for p in found.places):
+            fallback = found if fallback is None or not all(
+                p.country is not None for p in fallback.places) else fallback
         fallback = fallback or found
     return fallback
 
@@ -326,20 +363,30 @@ def _parse_at(paragraph: str, pos: int, index: int, following: str,
     head_end = match.start("sep") if g["sep"] else len(paragraph[:match.end()].rstrip(" .\u00a0"))
     end = match.end()
     date_text = g["date"] or g["odd_date"] or g["date_only"]
-    place_texts = _split_places(g["places"]) if g["places"] else ()
+    place_texts = _split_places(g["places"], gazetteer) if g["places"] else ()
 
     # Agencies: (ANSA) - ROMA..., PLACE (Reuters), PLACE /TASS/, PLACE, SPA --, ASTANA.
     # KAZINFORM -, and below: Tehran, IRNA –; PLACE — РИА Новости.
     agencies: list[tuple[str, int, int, bool]] = []   # name, start, end (in paragraph), known
+    paren_region: tuple[Region, ...] = ()   # Wiesbaden (Hessen) –: a region, not an agency
+    if g["paren"] is not None and registry.lookup(g["paren"]) is None:
+        paren_region = gazetteer.regions(g["paren"])
     for group in ("lead", "paren", "slash", "bare"):
-        if g[group] is not None and not _add_agencies(
-                agencies, g[group], match.start(group), group == "bare", registry):
+        if g[group] is not None and not (group == "paren" and paren_region) and not (
+                _add_agencies(agencies, g[group], match.start(group), group == "bare",
+                              registry)):
             return None
     region_group = "region" if g["region"] else "bregion"
     region_text = g[region_group]
-    regions = gazetteer.regions(region_text) if region_text else ()
+    regions = gazetteer.regions(region_text) if region_text else paren_region
     if g["pregion"]:
         regions = gazetteer.regions(g["pregion"]) or regions
+    if g["region2"]:                        # Washington, DC, United States: the first decides
+        second = gazetteer.regions(g["region2"])
+        if not second and not _add_agencies(agencies, g["region2"], match.start("region2"),
+                                            True, registry):
+            return None
+        regions = regions or second
     if region_text and not regions and not agencies and not date_text:
         if not _add_agencies(agencies, region_text, match.start(region_group), True, registry):
             return None
@@ -373,7 +420,7 @@ def _parse_at(paragraph: str, pos: int, index: int, following: str,
         elif shape != "strong" and not _reads_like_sentence(rest, strict=shape == "bare"):
             return None
         resolved = _resolve(place_texts, regions, shape, known_agency, bool(date_text),
-                            colon=sep == ":", context=rest[:CONTEXT_CHARS],
+                            colon=sep in (":", "."), context=rest[:CONTEXT_CHARS],
                             gazetteer=gazetteer)
         if resolved is None:
             return None
@@ -398,12 +445,17 @@ def _add_agencies(agencies: list[tuple[str, int, int, bool]], text: str, offset:
     it is no credit: an unknown name where only a known one may stand (``known_only``), or
     one too long for a name."""
     at = offset
+    known = False
     for part in text.replace(",", "/").split("/"):
         name = part.strip()
         if name:
             agency = registry.lookup(name)
+            if agency is None and known and name.islower() and len(name) <= 4:
+                at += len(part) + 1
+                continue                    # a regional desk after the agency: (dpa/lno)
             if agency is None and (known_only or len(name.split()) > 4):
                 return False
+            known = agency is not None
             start = at + len(part) - len(part.lstrip())
             agencies.append((agency.name if agency else name, start, start + len(name),
                              agency is not None))
@@ -411,8 +463,11 @@ def _add_agencies(agencies: list[tuple[str, int, int, bool]], text: str, offset:
     return True
 
 
-def _split_places(text: str) -> tuple[str, ...]:
-    """``TOKYO/SINGAPORE`` -> ("TOKYO", "SINGAPORE"); a trailing dot ("MOSCOW.") dropped."""
+def _split_places(text: str, gazetteer: Gazetteer) -> tuple[str, ...]:
+    """``TOKYO/SINGAPORE`` -> ("TOKYO", "SINGAPORE"); a trailing dot ("MOSCOW.") dropped; one
+    place whose name has a slash stays whole (``Frankfurt/Main``)."""
+    if "/" in text and text.count("/") == 1 and gazetteer.lookup(text, alternates=False):
+        return (text.strip(),)
     return tuple(name for part in text.split("/") if (name := part.strip().rstrip(".")))
 
 
@@ -456,6 +511,9 @@ def _place_options(text: str, regions: tuple[Region, ...], shape: str, several: 
         found = tuple(e for e in gazetteer.lookup(text, alternates=False)
                       if e.kind == "place" or (e.kind == "city" and (
                           not colon or e.population >= COLON_MIN_POPULATION)))
+        if not found and key not in gazetteer.words:   # München, Wien: a big city's other name
+            found = tuple(e for e in gazetteer.lookup(text) if e.kind == "city"
+                          and e.population >= BARE_OTHER_NAME_MIN_POPULATION)[:1]
     else:
         kinds = ("city", "place", "country") if shape in ("strong", "dated") else ("city",
                                                                                    "place")

@@ -159,3 +159,77 @@ def test_lines_without_indents_stay_lines() -> None:
     story = "Headline of the day\nA first short line.\nA second short line.\n"
     assert clean_text(story).paragraphs == (
         "Headline of the day", "A first short line.", "A second short line.")
+
+
+# Openings of agencies and publishers other than the wire of the 1980s: the agency or a
+# publisher first, a section label, a byline in capitals, continental forms.
+# (id, text, places [(as written, country)], credit)
+OPENINGS = [
+    ("agency-first-in-parentheses",
+     "(ANSA) - Rome, October 11 - The cabinet approved the budget plan after a long meeting.",
+     [("Rome", "IT")], ["ANSA"]),
+    ("agency-then-comma",
+     "AFP, MANILA - Coast guard boats were turned back near the shoal on Tuesday, officials said.",
+     [("MANILA", "PH")], ["AFP"]),
+    ("publisher-prefix",
+     ("Canadian Press - VANCOUVER (CP) - Crews are fighting dozens of new fires after a weekend "
+     "of lightning."),
+     [("VANCOUVER", "CA")], ["Canadian Press"]),
+    ("section-label",
+     ("Sports News, New Delhi, Oct 12 (IANS) The selectors named an unchanged squad for the "
+     "next two matches on Thursday."),
+     [("New Delhi", "IN")], ["IANS"]),
+    ("byline-in-capitals",
+     ("By JANE DOE     BRUNSWICK, Maine (AP) -- A fishing boat sank off the coast on Monday, "
+     "and all three crew members were rescued."),
+     [("BRUNSWICK", "US")], ["AP"]),
+    ("place-and-full-stop",
+     ("Berlin. Die Regierung hat am Mittwoch neue Hilfen für Familien beschlossen, wie ein "
+     "Sprecher mitteilte."),
+     [("Berlin", "DE")], []),
+    ("local-names-and-slash",
+     ("München/London – Der Konzern hat seine Prognose für das laufende Jahr gesenkt und "
+     "verweist auf die schwache Nachfrage."),
+     [("München", "DE"), ("London", "GB")], []),
+    ("one-place-with-a-slash",
+     ("Frankfurt/Main (dpa) - Der Leitindex hat am Mittwoch deutlich zugelegt, nachdem die "
+     "Teuerung gesunken war."),
+     [("Frankfurt/Main", "DE")], ["dpa"]),
+    ("region-in-parentheses",
+     ("Wiesbaden (Hessen) – Die Landesregierung will mehr Geld für Schulen ausgeben, teilte "
+     "das Ministerium mit."),
+     [("Wiesbaden", "DE")], []),
+    ("regional-desk-code",
+     ("Hamburg (dpa/lno) - Im Hafen ist am Dienstag ein Frachter auf Grund gelaufen, verletzt "
+     "wurde niemand."),
+     [("Hamburg", "DE")], ["dpa"]),
+    ("two-qualifiers-and-colon",
+     ("Washington, DC, United States: The Senate passed a stopgap spending bill late on "
+     "Saturday, averting a shutdown."),
+     [("Washington", "US")], []),
+    ("two-qualifiers-dated",
+     "SPRINGFIELD, Ill., U.S., March 3 - The state said it would sell bonds next week.",
+     [("SPRINGFIELD", "US")], []),
+]
+
+
+@pytest.mark.parametrize("text,places,credit", [o[1:] for o in OPENINGS],
+                         ids=[o[0] for o in OPENINGS])
+def test_openings(text: str, places: list, credit: list) -> None:
+    found = extract(text=text, published_at=PUBLISHED)
+    assert found.dateline is not None
+    assert [(p.name, p.country) for p in found.dateline.places] == places
+    assert list(found.attribution.credit) == credit
+    assert found.text[:1].isupper()  # the opening is cut up to the body's first word
+
+
+@pytest.mark.parametrize("text", [
+    "Yes. The minister said the talks would go on until a deal was reached next week.",
+    "Paris. Eine Stadt im Wandel",                     # a headline, not a sentence after it
+    "Reading. Children who read every day do better at school, the study found.",
+    "(dpa/lno) Die Polizei sucht Zeugen eines Unfalls in der Innenstadt.",
+    "Update, MANILA? Officials gave no details on Tuesday.",
+])
+def test_openings_that_are_no_dateline(text: str) -> None:
+    found = extract(text=text, published_at=PUBLISHED)
+    assert found.dateline is None or not found.dateline.places
