@@ -37,7 +37,10 @@ from transforms.spelling import one_edit_apart
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "agencies.json"
 KINDS = ("wire", "state_media", "photo", "broadcaster")
-_TOP_KEYS = {"format", "about", "guard_cues", "other_name_words", "agencies"}
+_TOP_KEYS = {"format", "about", "guard_cues", "other_name_words", "phrases", "agencies"}
+#: The kinds of phrase each language of ``phrases`` may give (see agencies.json).
+PHRASE_KINDS = ("citation_cues", "articles", "descriptors", "credit_leads", "byline_leads",
+                "list_words", "via")
 _ENTRY_KEYS = {"name", "full_name", "aliases", "guarded", "country", "kind"}
 _COUNTRY = re.compile(r"[A-Z]{2}")
 # Scripts written without spaces between words: aliases in them need no word boundary.
@@ -61,6 +64,40 @@ class Agency:
 
 
 @dataclass(frozen=True, slots=True)
+class Phrases:
+    """The attribution phrases of every language of a registry, merged (lower case)."""
+
+    citation_cues: frozenset[tuple[str, ...]]  # as words: ("according", "to")
+    articles: tuple[str, ...]
+    descriptors: frozenset[str]  # the articles among them
+    credit_leads: tuple[str, ...]
+    byline_leads: tuple[str, ...]
+    list_words: tuple[str, ...]
+    via: tuple[str, ...]
+
+    @classmethod
+    def of(cls, by_language: dict[str, dict[str, list[str]]]) -> Phrases:
+        merged: dict[str, dict[str, None]] = {kind: {} for kind in PHRASE_KINDS}
+        for phrases in by_language.values():
+            for kind, items in phrases.items():
+                merged[kind].update(dict.fromkeys(" ".join(i.lower().split()) for i in items))
+        return cls(citation_cues=frozenset(tuple(c.split()) for c in merged["citation_cues"]),
+                   articles=tuple(merged["articles"]),
+                   descriptors=frozenset(merged["descriptors"]) | frozenset(merged["articles"]),
+                   credit_leads=tuple(merged["credit_leads"]),
+                   byline_leads=tuple(merged["byline_leads"]),
+                   list_words=tuple(merged["list_words"]), via=tuple(merged["via"]))
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """A phrase as a regex: its words with any spaces between them, a closing colon after
+    optional spaces ("source :", "Quelle:")."""
+    colon = phrase.endswith(":")
+    words = phrase.rstrip(":").split()
+    return r"\s+".join(map(re.escape, words)) + (r"\s*:" if colon else "")
+
+
+@dataclass(frozen=True, slots=True)
 class _Form:
     agency: Agency
     guarded: bool
@@ -73,8 +110,27 @@ class Registry:
     """A set of agencies with case-insensitive lookup and a fast in-text finder."""
 
     def __init__(self, agencies: tuple[Agency, ...], before_cues: tuple[str, ...],
-                 after_cues: tuple[str, ...], other_name_words: tuple[str, ...] = ()) -> None:
+                 after_cues: tuple[str, ...], other_name_words: tuple[str, ...] = (),
+                 phrases: Phrases | None = None) -> None:
         self.agencies = agencies
+        self.phrases = phrases = phrases or Phrases.of({})
+        # Compiled from the phrases, for transforms.attribution: what opens a closing credit
+        # line ("With inputs from", "Quelle:"), a byline ("By", "Por"), what joins a list of
+        # agencies ("and", "y") and a photographer to an agency ("via", "vía").
+        self.credit_lead = re.compile(
+            r"^[\s\-–—=_(\[]*(?:" + "|".join(map(_phrase_pattern, phrases.credit_leads))
+            + r")(?:\s*[•:])?\s*" if phrases.credit_leads else r"(?!)", re.IGNORECASE)
+        self.byline_lead = re.compile(
+            r"^\s*\(?\s*(?:" + "|".join(map(_phrase_pattern, phrases.byline_leads))
+            + r")(?:\s*:)?\s+" if phrases.byline_leads else r"(?!)", re.IGNORECASE)
+        self.list_split = re.compile(
+            r"\s*(?:,|;|&|" + "|".join(rf"\b{re.escape(w)}\b" for w in phrases.list_words)
+            + r")\s*")
+        self.photo_split = re.compile(
+            r"\s*(?:/|\||;|,|\s+-\s+|\s+–\s+|\s+—\s+|"
+            + "|".join(rf"\s+{re.escape(w)}\s+" for w in phrases.via) + r")\s*",
+            re.IGNORECASE)
+        articles = phrases.articles
         self._by_alias: dict[str, Agency] = {}
         self._forms: dict[str, _Form] = {}
         for agency in agencies:
@@ -98,9 +154,15 @@ class Registry:
         # A cue right before a mention, matched on the reversed text before it (a regex
         # search for a cue at the end of a window would try every position of the window).
         # The newline is where "$" of "cue[\s,:...]{0,3}$" could also match.
+        # A citation cue is a guard cue too; an article may stand between ("told the AP",
+        # "gegenüber der dpa", "à l'AFP").
+        before_cues = tuple(dict.fromkeys(
+            (*before_cues, *(" ".join(cue) for cue in phrases.citation_cues))))
         self._before_reversed = re.compile(
-            r"\n?[\s,:\"“”'‘’(]{0,3}(?:" + _alternation([c[::-1] for c in before_cues])
-            + r")(?!\w)", re.IGNORECASE)
+            r"\n?[\s,:\"“”'‘’(]{0,3}"
+            + (r"(?:(?:" + _alternation([a[::-1] for a in articles]) + r")\s*)?"
+               if articles else "")
+            + r"(?:" + _alternation([c[::-1] for c in before_cues]) + r")(?!\w)", re.IGNORECASE)
         # A capitalised word right after a mention that makes it part of another name: "the
         # Reuters Institute", "the Bloomberg School" (None: no such words).
         self._other_name = re.compile(
@@ -379,6 +441,7 @@ class _Document:
     before: list[str]
     after: list[str]
     other_name_words: list[str]
+    phrases: dict[str, dict[str, list[str]]]
 
 
 def _parse(data: Any, source: str) -> _Document:
@@ -401,6 +464,7 @@ def _parse(data: Any, source: str) -> _Document:
     other_name_words = data.get("other_name_words", [])
     if not _is_str_list(other_name_words):
         raise RegistryError(f"{source}: 'other_name_words' must be a list of non-empty strings")
+    phrases = _parse_phrases(data.get("phrases", {}), source)
     entries = data.get("agencies")
     if not isinstance(entries, list):
         raise RegistryError(f"{source}: 'agencies' must be a list of agency objects")
@@ -445,7 +509,29 @@ def _parse(data: Any, source: str) -> _Document:
                                aliases=tuple(dict.fromkeys(aliases)), country=country,
                                kind=entry["kind"], guarded=tuple(guarded)))
     return _Document(agencies, list(cues.get("before", [])), list(cues.get("after", [])),
-                     list(other_name_words))
+                     list(other_name_words), phrases)
+
+
+def _parse_phrases(data: Any, source: str) -> dict[str, dict[str, list[str]]]:
+    """``phrases``: {"about": text, language code: {kind: [phrase, ...]}}."""
+    if not isinstance(data, dict):
+        raise RegistryError(f"{source}: 'phrases' must be an object of languages")
+    out = {}
+    for language, kinds in data.items():
+        if language == "about":
+            continue
+        where = f"{source}: phrases.{language}"
+        if not isinstance(kinds, dict):
+            raise RegistryError(f"{where}: expected an object of phrase lists")
+        unknown = set(kinds) - set(PHRASE_KINDS)
+        if unknown:
+            raise RegistryError(f"{where}: unknown kinds {sorted(unknown)}; accepted: "
+                                f"{list(PHRASE_KINDS)}")
+        for kind, items in kinds.items():
+            if not _is_str_list(items):
+                raise RegistryError(f"{where}.{kind}: must be a list of non-empty strings")
+        out[language] = kinds
+    return out
 
 
 def _is_str_list(value: Any) -> bool:
@@ -486,7 +572,7 @@ def default_registry() -> Registry:
     """The shipped registry, loaded once per process."""
     doc = _read(DEFAULT_PATH)
     return Registry(_merge([], doc.agencies, str(DEFAULT_PATH)), tuple(doc.before),
-                    tuple(doc.after), tuple(doc.other_name_words))
+                    tuple(doc.after), tuple(doc.other_name_words), Phrases.of(doc.phrases))
 
 
 def load_registry(extra_path: str | os.PathLike[str] | None = None) -> Registry:
@@ -506,4 +592,6 @@ def _load_extended(path: str) -> Registry:
     return Registry(_merge(base.agencies, extra.agencies, path),
                     tuple(dict.fromkeys(base.before + extra.before)),
                     tuple(dict.fromkeys(base.after + extra.after)),
-                    tuple(dict.fromkeys(base.other_name_words + extra.other_name_words)))
+                    tuple(dict.fromkeys(base.other_name_words + extra.other_name_words)),
+                    Phrases.of({**{f"base {k}": v for k, v in base.phrases.items()},
+                                **{f"extra {k}": v for k, v in extra.phrases.items()}}))

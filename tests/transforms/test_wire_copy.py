@@ -233,3 +233,100 @@ def test_openings(text: str, places: list, credit: list) -> None:
 def test_openings_that_are_no_dateline(text: str) -> None:
     found = extract(text=text, published_at=PUBLISHED)
     assert found.dateline is None or not found.dateline.places
+
+
+# Credits, citations and photo credits as agencies and their clients write them in the
+# languages they file in (the phrases are data: transforms/data/agencies.json "phrases").
+CREDITS = [
+    ("por-agencia", ("Por Agencia EFE\nMadrid, 11 oct.- El Gobierno aprobó un plan de vivienda "
+     "para jóvenes, informó la ministra en rueda de prensa.\nCostará 200 millones de euros."),
+     ["EFE"]),
+    ("von-agency", ("Von Hans Müller, dpa\nDie Regierung hat am Mittwoch neue Hilfen beschlossen, "
+     "wie ein Sprecher mitteilte.\nDie Opposition kritisierte das Paket."), ["dpa"]),
+    ("copyright-year", ("The government announced new measures on Wednesday to curb food "
+     "prices.\nThey take effect next month.\n© 2023 AFP"), ["AFP"]),
+    ("mit-material", ("Die Regierung hat am Mittwoch neue Hilfen beschlossen, wie ein Sprecher "
+     "mitteilte.\nDie Opposition kritisierte das Paket.\n(Mit Material von dts)"), ["dts"]),
+    ("con-informacion", ("El Gobierno aprobó un nuevo plan de vivienda, informó la ministra.\n"
+     "La medida costará 200 millones de euros.\n(Con información de AFP, EFE y Reuters)"),
+     ["AFP", "EFE", "Reuters"]),
+    ("quelle", ("Die Inflation ist im September deutlich gesunken, wie das Amt mitteilte.\n"
+     "Quelle: dpa"), ["dpa"]),
+    ("avec", ("Le gouvernement a présenté mercredi un projet de loi, a-t-on appris.\n"
+     "Le texte sera examiné en janvier.\n(Avec AFP)"), ["AFP"]),
+]
+
+
+@pytest.mark.parametrize("text,credit", [c[1:] for c in CREDITS], ids=[c[0] for c in CREDITS])
+def test_credit_lines(text: str, credit: list) -> None:
+    found = extract(text=text, published_at=PUBLISHED)
+    assert sorted(found.attribution.credit) == sorted(credit)
+    assert found.attribution.photo == ()
+
+
+CITATIONS = [
+    ("told-the", "The mayor told the AP that the city would rebuild the bridge within a year.",
+     ["AP"]),
+    ("email-to", ("In an email to The Associated Press, the company said it was reviewing the "
+     "claims."), ["AP"]),
+    ("seen-by", "The plan, according to a document seen by Reuters, would cut costs by a fifth.",
+     ["Reuters"]),
+    ("reviewed-by", "Emails reviewed by Reuters show the bank knew of the problem in March.",
+     ["Reuters"]),
+    ("a-report", "Shares jumped after a Bloomberg report said the company was exploring a sale.",
+     ["Bloomberg"]),
+    ("fr-a-l", "« Nous ne céderons pas », a déclaré le ministre à l'AFP mercredi soir.", ["AFP"]),
+    ("fr-decompte", "Le bilan s'élève à douze morts, selon un décompte de l'AFP.", ["AFP"]),
+    ("de-gegenueber", "Das sagte ein Sprecher gegenüber der dpa am Mittwoch in Berlin.", ["dpa"]),
+    ("es-dijo-a-la-agencia", ("El ministro dijo a la agencia Reuters que el acuerdo se firmará "
+     "pronto."), ["Reuters"]),
+    ("it-all", "Lo ha detto il ministro all'ANSA a margine di un incontro a Roma.", ["ANSA"]),
+    ("pt-a", "O ministro disse à Lusa que o acordo será assinado na próxima semana.", ["Lusa"]),
+]
+
+
+@pytest.mark.parametrize("text,cited", [c[1:] for c in CITATIONS], ids=[c[0] for c in CITATIONS])
+def test_citations(text: str, cited: list) -> None:
+    found = extract(text=text, published_at=PUBLISHED)
+    assert list(found.attribution.cited) == cited
+    assert found.attribution.credit == ()
+
+
+@pytest.mark.parametrize("text", [
+    "A Reuters reporter was among those injured in the blast on Monday.",
+    "The AP style guide was updated last year.",
+    "Die dpa hat ihren Sitz in Hamburg und beschäftigt Hunderte Journalisten.",
+    "La agencia EFE cumple 85 años este año con una exposición en Madrid.",
+])
+def test_mentions_that_are_no_citation(text: str) -> None:
+    assert extract(text=text, published_at=PUBLISHED).attribution.cited == ()
+
+
+PHOTOS = [
+    ("name-comma-agency", "Workers clear debris after the storm. Jane Doe, AP", ["AP"]),
+    ("credit-label", "Fans celebrate in the streets. Credit: EPA", ["EPA"]),
+    ("foto-slash", "Der Kanzler im Bundestag. Foto: Hans Muster/imago", ["Imago"]),
+    ("via-spanish", "Manifestantes en la capital, el lunes. (Foto: Juan Pérez vía AP)", ["AP"]),
+    ("chain", "Der Gipfel in Brüssel. picture alliance/dpa/EPA Pool via AP", ["dpa", "EPA", "AP"]),
+    ("image-copyright", ("Image copyright Reuters Image caption Protesters gathered outside "
+     "parliament"), ["Reuters"]),
+    ("full-width", "Crowds gather in Tokyo on Monday.（Photo／Kyodo）", ["Kyodo"]),
+    ("glued", "Crowds gather in Tokyo on Monday.ＡＦＰ", ["AFP"]),
+]
+
+
+@pytest.mark.parametrize("caption,photo", [p[1:] for p in PHOTOS], ids=[p[0] for p in PHOTOS])
+def test_photo_credits_in_captions(caption: str, photo: list) -> None:
+    html = (f"<figure><img src=a.jpg><figcaption>{caption}</figcaption></figure>"
+            "<p>The main text of the story goes on here for a while.</p>")
+    assert list(extract(html=html, published_at=PUBLISHED).attribution.photo) == photo
+
+
+@pytest.mark.parametrize("caption", [
+    "Workers clear debris after the storm. Main Street, Springfield",
+    "Jane Doe, mayor of the town, speaks to residents on Monday.",
+])
+def test_captions_without_a_credit(caption: str) -> None:
+    html = (f"<figure><img src=a.jpg><figcaption>{caption}</figcaption></figure>"
+            "<p>The main text of the story goes on here for a while.</p>")
+    assert extract(html=html, published_at=PUBLISHED).attribution.photo == ()
