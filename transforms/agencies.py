@@ -183,6 +183,12 @@ class Registry:
             found = self._by_alias.get(key[4:])
         return found
 
+    def names_another(self, text: str, end: int) -> bool:
+        """Whether a capitalised word right after ``end`` makes the name before it part of
+        another one (``other_name_words``: "the Reuters Institute", "LONDON Stock
+        Exchange")."""
+        return self._other_name is not None and self._other_name.match(text, end) is not None
+
     def misspelt(self, word: str) -> Agency | None:
         """The agency one of whose one-word names of five letters or more, not guarded, is
         ``word`` give or take one letter (``REUTE``, ``REUITER``, ``RUTER``: Reuters), when

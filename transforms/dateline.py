@@ -208,6 +208,8 @@ _BYLINE = re.compile(r"(?:By|BY)\s+\S")
 # What may stand before a dateline, ended by a comma or a dash: "AFP, ", "Canadian Press - ".
 _PREFIX_END = re.compile(r"(?P<prefix>[^\W\d][^,\-–—:()/\n]{1,40}?)(?:,|\s[-–—]{1,2})\s+(?=\S)")
 _WORD_START = re.compile(r"\s+(?=\S)")
+# Up to four words in capitals, then a capitalised word in lower case: NEW YORK Another ...
+_CAPS_OPENING = re.compile(r"(?P<place>[A-Z][A-Z.'’\-]*(?: [A-Z][A-Z.'’\-]*){0,3}) (?=[A-Z][a-z])")
 
 #: Openers that look like a place before a colon or dash but never are one.
 LABELS = frozenset(normalize_key(w) for w in (
@@ -270,7 +272,7 @@ def _parse_paragraph(paragraph: str, index: int, paragraphs: Sequence[str],
         found = _after_prefix(paragraph, start, index, following, published_at, gazetteer,
                               registry) or found
     if found is None:
-        found = _place_alone(paragraph, index, paragraphs, gazetteer)
+        found = _place_alone(paragraph, index, paragraphs, gazetteer, registry)
     return found
 
 
@@ -327,22 +329,26 @@ def _with_byline(found: Dateline, byline: str) -> Dateline:
                     found.date_raw, found.date_iso, found.agencies, found.agency_spans, byline)
 
 
-def _place_alone(paragraph: str, index: int, paragraphs: Sequence[str],
-                 gazetteer: Gazetteer) -> Dateline | None:
-    """``ANKARA`` alone on its line, then the body: held to the rules of a bare dateline
-    before a colon (no common word), the body deciding between same-named places."""
-    if len(paragraph) > 40 or not paragraph.isupper() or index + 1 >= len(paragraphs):
-        return None
-    text = paragraph.strip()
-    body = paragraphs[index + 1]
+def _place_alone(paragraph: str, index: int, paragraphs: Sequence[str], gazetteer: Gazetteer,
+                 registry: Registry) -> Dateline | None:
+    """``ANKARA`` alone on its line, then the body; or in capitals with no separator before
+    the first sentence (``NEW YORK Another rise in oil prices...``): held to the rules of a
+    bare dateline before a colon (no common word), the body deciding between same-named
+    places."""
+    if len(paragraph) <= 40 and paragraph.isupper() and index + 1 < len(paragraphs):
+        text, body, end = paragraph.strip(), paragraphs[index + 1], len(paragraph)
+    else:
+        caps = _CAPS_OPENING.match(paragraph)
+        if caps is None or registry.names_another(paragraph, caps.end("place")):
+            return None                    # LONDON Stock Exchange shares fell ...
+        text, body, end = caps["place"], paragraph[caps.end():], caps.end()
     if not (len(body) >= 60 and _reads_like_sentence(body, strict=True)):
         return None
     options = _place_options(text, (), "bare", False, False, False, True, gazetteer)
     if not options:
         return None
     place = _by_context(options, body[:CONTEXT_CHARS], gazetteer)
-    return Dateline(text, index, paragraph.index(text), len(paragraph), (place,), None, None,
-                    ())
+    return Dateline(text, index, paragraph.index(text), end, (place,), None, None, ())
 
 
 def _parse_at(paragraph: str, pos: int, index: int, following: str,
