@@ -27,6 +27,7 @@ Figures (see the README, section Extraction):
 - per dateline_form and signoff_form, and the kinds of failure.
 
     .venv/bin/python benchmarks/devdata_eval.py [--part dev|heldout|all] [--show N] [--kind K]
+    .venv/bin/python benchmarks/devdata_eval.py --pages    # datelines of the 61 article pages
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ ENV_VAR = "NEWSWIRE_DEVDATA"
 DEFAULT_DIRS = (ROOT / ".." / "shared" / "devdata", ROOT / ".." / ".." / "shared" / "devdata")
 REUTERS_FILE = "reuters21578-train.jsonl.gz"
 COUNTRIES = Path(__file__).parent / "data" / "devdata_countries.tsv"
+PAGES_DIR = "pages"
+PAGE_DATELINES = Path(__file__).parent / "data" / "devdata_pages_datelines.json"
 #: The split: a story is held out when the first byte of this hash of its id is below 64.
 SPLIT_SALT = "newswire-devdata:"
 HELDOUT_BELOW = 64
@@ -272,13 +275,65 @@ def show_examples(report: Report, kind: str | None, count: int) -> str:
     return "\n".join(out)
 
 
+def evaluate_pages(folder: Path, show: bool, body: bool) -> str:
+    """Dateline places (name as written and country) on the article pages, labelled in
+    PAGE_DATELINES; a first-contact batch: no split, no tuning. ``body``: read the page's
+    expected main text as plain text instead of the page (as if the body had been found)."""
+    labels = json.loads(PAGE_DATELINES.read_text(encoding="utf-8"))["datelines"]
+    positives = exact = negatives = false = 0
+    kinds: Counter = Counter()
+    started = time.perf_counter()
+    for line in (folder / "index.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        if body:
+            dateline = extract(text=row["expected_text"]).dateline
+        else:
+            html = gzip.decompress((folder / row["file"]).read_bytes()).decode("utf-8")
+            dateline = extract(html=html).dateline
+        have = [(name_key(p.name), p.country) for p in dateline.places] if dateline else []
+        want = labels.get(row["file"])
+        if want:
+            positives += 1
+            ok = have == [(name_key(name), country) for name, country in want]
+            exact += ok
+            kind = None if ok else "missed" if not have else "wrong places or country"
+        else:
+            negatives += 1
+            kind = "false dateline" if have else None
+            false += kind is not None
+        if kind:
+            kinds[kind] += 1
+            if show:
+                print(f"--- {row['file']}: {kind}: want {want}, got "
+                      f"{dateline and dateline.raw!r} {have}")
+    return "\n".join([
+        (f"article pages ({folder}{', their expected text' if body else ''}): "
+         f"{positives + negatives} pages ({positives} with a dateline, {negatives} without), "
+         f"{time.perf_counter() - started:.1f} s"),
+        f"  dateline places exact   {exact / max(positives, 1):.4f}  ({exact}/{positives})",
+        f"  false datelines         {false} of {negatives}",
+        "  failure kinds: " + (", ".join(f"{k} {n}" for k, n in kinds.most_common()) or "none"),
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--part", choices=PARTS, default="dev")
     parser.add_argument("--show", type=int, default=0, metavar="N",
                         help="print N failing stories of each kind (development part only)")
     parser.add_argument("--kind", help="with --show: only kinds starting with this")
+    parser.add_argument("--pages", action="store_true",
+                        help="score the datelines of the article pages (pages/) instead")
     args = parser.parse_args(argv)
+    if args.pages:
+        folder = devdata_dir() / PAGES_DIR
+        if not (folder / "index.jsonl").is_file():
+            print(f"no article pages at {folder} (set {ENV_VAR}): nothing to evaluate")
+            return 0
+        print(evaluate_pages(folder, bool(args.show), body=False))
+        print(evaluate_pages(folder, bool(args.show), body=True))
+        print("command: .venv/bin/python benchmarks/devdata_eval.py --pages")
+        return 0
     if args.show and args.part != "dev":
         parser.error("--show lists cases: only on --part dev (the held-out part stays unread)")
     path = devdata_dir() / REUTERS_FILE

@@ -183,6 +183,7 @@ _HEAD = re.compile(rf"""
       | (?P<date_only>{_DATE})
     )
     (?:\s*\((?P<paren>{_AGENCIES})\)                       # (Reuters)  (tca/dpa)
+      | \s*\((?P<pdate>{_DATE})\)                          # WASHINGTON (Aug. 13) --
       | \.?\s*/(?P<slash>{_AGENCY})/                     # /TASS/
       | (?:\s*[,;]\s*|\.?\s+)(?P<bare>{_BARE_AGENCY})(?=\s*(?:{_DASH}|:)|\.\s)   # , SPA --
     )?
@@ -368,7 +369,7 @@ def _parse_at(paragraph: str, pos: int, index: int, following: str,
         return None
     head_end = match.start("sep") if g["sep"] else len(paragraph[:match.end()].rstrip(" .\u00a0"))
     end = match.end()
-    date_text = g["date"] or g["odd_date"] or g["date_only"]
+    date_text = g["date"] or g["odd_date"] or g["date_only"] or g["pdate"]
     place_texts = _split_places(g["places"], gazetteer) if g["places"] else ()
 
     # Agencies: (ANSA) - ROMA..., PLACE (Reuters), PLACE /TASS/, PLACE, SPA --, ASTANA.

@@ -226,6 +226,10 @@ OPENINGS = [
      "PARIS (AP) — A court on Monday sentenced a former minister to two years in prison, "
      "prosecutors said."),
      [("PARIS", "FR")], ["AP"]),
+    ("date-in-parentheses",
+     "WASHINGTON (Aug. 13) -- The Pentagon said on Friday it would review its training "
+     "rules after the accident.",
+     [("WASHINGTON", "US")], []),
     ("two-qualifiers-dated",
      "SPRINGFIELD, Ill., U.S., March 3 - The state said it would sell bonds next week.",
      [("SPRINGFIELD", "US")], []),
