@@ -227,8 +227,8 @@ OPENINGS = [
      "prosecutors said."),
      [("PARIS", "FR")], ["AP"]),
     ("date-in-parentheses",
-     "WASHINGTON (Aug. 13) -- The Pentagon said on Friday it would review its training "
-     "rules after the accident.",
+     ("WASHINGTON (Aug. 13) -- The Pentagon said on Friday it would review its training "
+     "rules after the accident."),
      [("WASHINGTON", "US")], []),
     ("two-qualifiers-dated",
      "SPRINGFIELD, Ill., U.S., March 3 - The state said it would sell bonds next week.",
