@@ -305,18 +305,19 @@ _WRAPPED_LINE = range(40, 101)
 
 def _indents_paragraphs(lines: list[str]) -> bool:
     """Wire text that starts each paragraph with an indent and wraps its lines at a fixed
-    width (``    The company said it\nwould...``): some line other than the first is
-    indented, and some unindented line follows a line of wrapping length."""
-    indented = wrapped = False
-    previous = len(lines[0].rstrip())
+    width (``    The company said it\nwould...``): two lines other than the first are
+    indented, and an unindented line follows one of wrapping length broken mid-sentence."""
+    indented = 0
+    wrapped = False
+    previous = lines[0].rstrip()
     for line in lines[1:]:
         if line[:1] in (" ", "\t"):
-            indented = indented or bool(line.strip())
-        elif line and previous in _WRAPPED_LINE:
+            indented += bool(line.strip())
+        elif line and len(previous) in _WRAPPED_LINE and previous[-1] not in ".!?:\"”’":
             wrapped = True
-        if indented and wrapped:
+        if indented >= 2 and wrapped:
             return True
-        previous = len(line.rstrip())
+        previous = line.rstrip()
     return False
 
 

@@ -356,3 +356,11 @@ def test_captions_without_a_credit(caption: str) -> None:
     html = (f"<figure><img src=a.jpg><figcaption>{caption}</figcaption></figure>"
             "<p>The main text of the story goes on here for a while.</p>")
     assert extract(html=html, published_at=PUBLISHED).attribution.photo == ()
+
+
+def test_one_indented_line_keeps_lines_as_paragraphs() -> None:
+    story = ("Officials said the bridge would reopen on Monday after repairs.\n"
+             "Traffic will be limited to one lane in each direction for a week.\n"
+             "  Drivers were told to expect delays.\n"
+             "The work cost about 2 million dollars, the city said.\n")
+    assert len(clean_text(story).paragraphs) == 4
