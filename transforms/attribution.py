@@ -133,7 +133,7 @@ _ROLE = re.compile(
 _LABEL_LINE = re.compile(r"^\s*(?P<role>Translator|Editor|Edited by|Written by)\s*:?\s+"
                          r"(?P<names>[^;()\n]{2,80}?)\s*$")
 # What follows a byline's lead word (Registry.byline_lead: "By", "Por", "Von:") on its line.
-_BY_NAMES = re.compile(r"(?P<names>[^()\n]{2,100}?)\s*\)?\s*$")
+_BY_NAMES = re.compile(r"(?P<names>[^()\n]{2,100}?)(?:\s*\([^()\n]{2,40}\))?\s*\)?\s*$")
 _CONTRIBUTED = re.compile(
     r"(?P<names>(?:[^.!?\n]|(?<=\b[A-Z])\.){3,200}?)\s+contributed(?:\s+(?:to\s+this\s+(?:report|story)|"
     r"(?:additional\s+)?reporting))?\.?\s*$")
@@ -148,6 +148,8 @@ _ROLE_NAMES = {
     "with assistance": "assistance", "translator": "translation", "editor": "editing",
     "edited by": "editing", "written by": "writing",
 }
+# A byline's names and agencies: "Jane Doe, Reuters", "Hans Müller (dpa)".
+_BYLINE_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bwith\b|&|\||●|/|\()\s*")
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bwith\b|&|\||●|/)\s*")
 _TEAM = re.compile(r"(?:\s+[A-Z][\w-]*){0,2}\s+(?:bureau|staff|desk|newsroom|team|editor|"
                    r"correspondent|reporter|writer|journalist)$", re.IGNORECASE)
@@ -447,7 +449,7 @@ class _Collector:
         lead = self.registry.byline_lead.match(line)
         start = lead.end() if lead else 0
         descriptors = self.registry.phrases.descriptors
-        for at, part in _parts(line[start:], _NAME_SPLIT):
+        for at, part in _parts(line[start:], _BYLINE_SPLIT):
             bare = part.rstrip(" ).").strip()
             team = _TEAM.search(bare)
             bare = bare[:team.start()] if team else bare
@@ -485,11 +487,12 @@ class _Collector:
             if following is None:
                 break  # the last line is never a byline (nor is a missing one)
             start, line = current
-            if number >= head and (_ends_sentence(line) or ". " in line
-                                   or line.count(" ") >= 15):
+            byline = len(line) < 90 and self.byline_line(line)  # "By Jane Doe (AP)"
+            if number >= head and not byline and (_ends_sentence(line) or ". " in line
+                                                  or line.count(" ") >= 15):
                 break
             body = number + 1
-            if len(line) < 90 and (self.byline_line(line) or self.agency_list(line)
+            if len(line) < 90 and (byline or self.agency_list(line)
                                    or ("|" in line or "●" in line) and not _ends_sentence(line)):
                 self.byline(line, "text", None, start)
                 used.append((start, start + len(line)))

@@ -278,6 +278,15 @@ CREDITS = [
      ["AFP", "EFE", "Reuters"]),
     ("quelle", ("Die Inflation ist im September deutlich gesunken, wie das Amt mitteilte.\n"
      "Quelle: dpa"), ["dpa"]),
+    ("von-agency-in-parentheses", ("Von Hans Müller (dpa)\nDie Regierung hat am Mittwoch neue "
+     "Hilfen beschlossen, wie ein Sprecher mitteilte.\nDie Opposition kritisierte das Paket."),
+     ["dpa"]),
+    ("von-colon-slash", ("Von: Hans Müller/dpa\nDie Regierung hat am Mittwoch neue Hilfen "
+     "beschlossen, wie ein Sprecher mitteilte.\nDie Opposition kritisierte das Paket."), ["dpa"]),
+    ("par-agency", ("Par Jean Dupont, AFP\nLe gouvernement a présenté mercredi un projet de loi, "
+     "a-t-on appris.\nLe texte sera examiné en janvier."), ["AFP"]),
+    ("di-agency", ("Di Mario Rossi (ANSA)\nIl governo ha approvato mercoledì la manovra, ha "
+     "annunciato la premier.\nIl testo passa ora al Parlamento."), ["ANSA"]),
     ("avec", ("Le gouvernement a présenté mercredi un projet de loi, a-t-on appris.\n"
      "Le texte sera examiné en janvier.\n(Avec AFP)"), ["AFP"]),
 ]
