@@ -39,7 +39,7 @@ DEFAULT_PATH = Path(__file__).parent / "data" / "agencies.json"
 KINDS = ("wire", "state_media", "photo", "broadcaster")
 _TOP_KEYS = {"format", "about", "guard_cues", "other_name_words", "phrases", "agencies"}
 #: The kinds of phrase each language of ``phrases`` may give (see agencies.json).
-PHRASE_KINDS = ("citation_cues", "articles", "descriptors", "credit_leads", "byline_leads",
+PHRASE_KINDS = ("citation_verbs", "citation_cues", "articles", "descriptors", "credit_leads", "byline_leads",
                 "list_words", "via")
 _ENTRY_KEYS = {"name", "full_name", "aliases", "guarded", "country", "kind"}
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -67,6 +67,7 @@ class Agency:
 class Phrases:
     """The attribution phrases of every language of a registry, merged (lower case)."""
 
+    citation_verbs: tuple[str, ...]
     citation_cues: frozenset[tuple[str, ...]]  # as words: ("according", "to")
     articles: tuple[str, ...]
     descriptors: frozenset[str]  # the articles among them
@@ -81,7 +82,8 @@ class Phrases:
         for phrases in by_language.values():
             for kind, items in phrases.items():
                 merged[kind].update(dict.fromkeys(" ".join(i.lower().split()) for i in items))
-        return cls(citation_cues=frozenset(tuple(c.split()) for c in merged["citation_cues"]),
+        return cls(citation_verbs=tuple(merged["citation_verbs"]),
+                   citation_cues=frozenset(tuple(c.split()) for c in merged["citation_cues"]),
                    articles=tuple(merged["articles"]),
                    descriptors=frozenset(merged["descriptors"]) | frozenset(merged["articles"]),
                    credit_leads=tuple(merged["credit_leads"]),
@@ -130,6 +132,19 @@ class Registry:
             r"\s*(?:/|\||;|,|\s+-\s+|\s+–\s+|\s+—\s+|"
             + "|".join(rf"\s+{re.escape(w)}\s+" for w in phrases.via) + r")\s*",
             re.IGNORECASE)
+        # After a mention: what makes it a citation ("Xinhua reported", "a Reuters poll",
+        # "Yonhap news agency said on Monday", "dpa meldete").
+        self.cited_after = re.compile(
+            r"(?:\s*\([^()]{2,12}\))?"  # "Qatar News Agency (QNA) reported"
+            r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){0,3})?"  # "Xinhua's report", "Bloomberg's Mark Gurman"
+            r"(?:\s+(?:state\s+)?(?:news\s+)?(?:agency|service|wire|television|TV|broadcaster|"
+            r"newspaper|daily|news|media))?"
+            r"(?:\s+(?:poll|survey|tally|calculations?|analysis|count|estimates?|review|"
+            r"investigation|report)s?\b"
+            r"|,?(?:\s+(?:also|earlier|later|previously|separately|on\s+\w+|late\s+\w+|"
+            r"last\s+\w+|this\s+\w+|today|yesterday|in\s+a\s+(?:report|statement|dispatch|"
+            r"commentary)))*,?\s+(?:"
+            + ("|".join(map(_phrase_pattern, phrases.citation_verbs)) or "(?!)") + r")\b)")
         articles = phrases.articles
         self._by_alias: dict[str, Agency] = {}
         self._forms: dict[str, _Form] = {}

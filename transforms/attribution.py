@@ -165,21 +165,6 @@ _NOT_PERSON = re.compile(
 # "phrases": "según la agencia EFE", "gegenüber der dpa", "à l'AFP", "all'ANSA").
 _INVERTED_VERBS = frozenset({"reported", "reports", "said", "says", "wrote", "added"})
 _NATIONALITY = re.compile(r"[A-Z][a-z]+(?:an|ese|ish|i|ch)$")
-_CITED_AFTER = re.compile(
-    r"(?:\s*\([^()]{2,12}\))?"  # "Qatar News Agency (QNA) reported"
-    r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){0,3})?"  # "Xinhua's report", "Bloomberg's Mark Gurman"
-    r"(?:\s+(?:state\s+)?(?:news\s+)?(?:agency|service|wire|television|TV|broadcaster|"
-    r"newspaper|daily|news|media))?"
-    r"(?:\s+(?:poll|survey|tally|calculations?|analysis|count|estimates?|review|"
-    r"investigation|report)s?\b"
-    r"|,?(?:\s+(?:also|earlier|later|previously|separately|on\s+\w+|late\s+\w+|last\s+\w+|"
-    r"this\s+\w+|today|yesterday|in\s+a\s+(?:report|statement|dispatch|commentary)))*,?\s+"
-    r"(?:reported|reports|said|says|quoted|cited|wrote|added|announced|stated|published|"
-    r"carried|showed|claimed|confirmed|noted|quoting|citing|warned|urged|broadcast|aired|"
-    r"writes|meldete|meldet|berichtete|berichtet|informó|informa|reportó|señaló|indicó|"
-    r"rapporte|indique|riferisce|informou|noticiou|a\s+rapporté|ha\s+riferito|hat\s+berichtet)"
-    r"\b)")
-
 # --- photo credits ----------------------------------------------------------------------------
 _PHOTO_LEAD = re.compile(
     r"^\s*[(\[]?\s*(?:(?:file\s*:\s*)?(?:photo|photos|photograph|photographer|picture|pictures|"
@@ -638,7 +623,7 @@ class _Collector:
         for start, end, agency in mentions:
             if first <= start < last and any(s <= start < e for s, e in used):
                 continue
-            if _CITED_AFTER.match(text, end, end + 90):
+            if self.registry.cited_after.match(text, end, end + 90):
                 rule = "cited_verb"
             elif _cue_before(text, start, self.registry.phrases):
                 rule = "cited_source"
