@@ -472,9 +472,10 @@ class _Collector:
             if following is None:
                 break  # the last line is never a byline (nor is a missing one)
             start, line = current
+            sentence = number >= head and (_ends_sentence(line) or ". " in line
+                                           or line.count(" ") >= 15)
             byline = len(line) < 90 and self.byline_line(line)  # "By Jane Doe (AP)"
-            if number >= head and not byline and (_ends_sentence(line) or ". " in line
-                                                  or line.count(" ") >= 15):
+            if sentence and not byline:
                 break
             body = number + 1
             if len(line) < 90 and (byline or self.agency_list(line)
@@ -528,9 +529,10 @@ class _Collector:
             body = body.split("/", 1)[0]  # "WAM/Tariq Alfaham/Hatem Mohamed"
         if not body or len(body) > 80:
             return None
-        tail = _TRANSMISSION_TAIL.search(body, 1)
-        if tail:
-            body = body[:tail.start()]
+        if body[-1:].isdigit() or body[-2:-1] == "^":
+            tail = _TRANSMISSION_TAIL.search(body, 1)
+            if tail:
+                body = body[:tail.start()]
         found = self.agency_list(body)
         if not found and last and body.isalpha():
             agency = self.registry.lookup(body) if len(body) >= 5 else None

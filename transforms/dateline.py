@@ -154,7 +154,7 @@ _MONTH_WORD = rf"(?i:{_alternation(list(MONTHS))})(?!{_L})"
 _MONTH = _MONTH_WORD + r"\.?"
 # Up to six words, as many as there are (no backtracking keeps a failed match cheap), but not
 # a month and its day (``JOHANNESBURG March 13``, ``RICHMOND, Va. Feb 26``).
-_PLACE = rf"(?>{_WORD}(?:[ \u00a0](?!{_MONTH}\s*\d){_WORD}){{0,5}})"
+_PLACE = rf"(?>{_WORD}(?:[ \u00a0](?![A-Za-z]{{3,9}}\.?\s*\d){_WORD}){{0,5}})"
 _DAY = r"\d{1,2}(?:st|nd|rd|th|er)?(?!\d)"
 _DATE = (rf"(?:{_DAY}\.?\s+(?i:de\s+)?{_MONTH}(?:,?\s+(?i:de\s+)?\d{{4}})?"
          rf"|{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?"
@@ -193,8 +193,8 @@ _HEAD = re.compile(rf"""
     """, re.VERBOSE)
 # Cheap test first: a dateline has a comma, bracket, slash, colon, dash or digit in one of its
 # first seven words, and before it no lower-case word of four letters or more ("de", "am",
-# "the" may be part of a name), unless the place is one word ("jakarta (ANTARA) -") or a comma
-# and a month follow it ("Mexico city, april 1 -"). Most body
+# "the" may be part of a name), unless the place is one word ("jakarta (ANTARA) -"), a word and
+# a full stop ("Berlin. Die") or a few words, a comma and a month ("des moines, april 7 -"). Most body
 # paragraphs and headlines fail it and skip the full pattern.
 _STRUCTURE = r",(\[/:–—―_\-\d"
 _QUICK = re.compile(
@@ -202,12 +202,12 @@ _QUICK = re.compile(
     rf"|[^\s{_STRUCTURE}]++\s++[{_STRUCTURE}]"
     rf"|(?:(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]++\s++){{1,6}}+"
     rf"(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]*+[{_STRUCTURE}]"
-    rf"|(?:[^\s,]++\s){{0,3}}[^\s,]++,\s*{_MONTH_WORD}"   # des moines, april 7 -
-    rf"|[^\s{_STRUCTURE}.]++\.\s")                          # Berlin. Die Regierung
+    rf"|[^\s{_STRUCTURE}.]++\.\s"                           # Berlin. Die Regierung
+    rf"|[^\s,]++(?:\s[^\s,]++){{0,3}}+,\s*{_MONTH_WORD}")   # des moines, april 7 -
 _POST_AGENCY = re.compile(rf"(?P<name>{_L}[^.\n\d]{{0,30}}?)\.(?:\s+|$)")   # — РИА Новости.
 _BYLINE = re.compile(r"(?:By|BY)\s+\S")
 # What may stand before a dateline, ended by a comma or a dash: "AFP, ", "Canadian Press - ".
-_PREFIX_END = re.compile(r"(?P<prefix>[^\W\d][^,\-–—:()/\n]{1,40}?)(?:,|\s[-–—]{1,2})\s+(?=\S)")
+_PREFIX_END = re.compile(r"(?P<prefix>[^\W\d][^,\-–—:()/\n]{1,40}?)(?:,|\s[-–—]{1,2})\s+(?=[^\W\d_]|\()")
 _WORD_START = re.compile(r"\s+(?=\S)")
 # Up to four words in capitals, then a capitalised word in lower case: NEW YORK Another ...
 _CAPS_OPENING = re.compile(r"(?P<place>[A-Z][A-Z.'’\-]*(?: [A-Z][A-Z.'’\-]*){0,3}) (?=[A-Z][a-z])")
@@ -289,6 +289,9 @@ def _after_prefix(paragraph: str, pos: int, index: int, following: str,
     12 (IANS)``: a short prefix (agency, publisher, section) ending in a comma or a dash, then
     a dateline whose places all resolve. The prefix is kept as the dateline's byline (an
     agency there is a credit)."""
+    head = paragraph[pos:pos + 46]
+    if ", " not in head and " -" not in head and " –" not in head and " —" not in head:
+        return None                                   # the common case: no prefix
     prefix = _PREFIX_END.match(paragraph, pos)
     if prefix is None:
         return None
@@ -339,7 +342,7 @@ def _place_alone(paragraph: str, index: int, paragraphs: Sequence[str], gazettee
     if len(paragraph) <= 40 and paragraph.isupper() and index + 1 < len(paragraphs):
         text, body, end = paragraph.strip(), paragraphs[index + 1], len(paragraph)
     else:
-        caps = _CAPS_OPENING.match(paragraph)
+        caps = _CAPS_OPENING.match(paragraph) if paragraph[:2].isupper() else None
         if caps is None or registry.names_another(paragraph, caps.end("place")):
             return None                    # LONDON Stock Exchange shares fell ...
         text, body, end = caps["place"], paragraph[caps.end():], caps.end()
