@@ -69,6 +69,7 @@ class Phrases:
 
     citation_verbs: tuple[str, ...]
     citation_cues: frozenset[tuple[str, ...]]  # as words: ("according", "to")
+    cue_ends: frozenset[str]  # the last words of the cues
     articles: tuple[str, ...]
     descriptors: frozenset[str]  # the articles among them
     credit_leads: tuple[str, ...]
@@ -84,19 +85,12 @@ class Phrases:
                 merged[kind].update(dict.fromkeys(" ".join(i.lower().split()) for i in items))
         return cls(citation_verbs=tuple(merged["citation_verbs"]),
                    citation_cues=frozenset(tuple(c.split()) for c in merged["citation_cues"]),
+                   cue_ends=frozenset(c.split()[-1] for c in merged["citation_cues"]),
                    articles=tuple(merged["articles"]),
                    descriptors=frozenset(merged["descriptors"]) | frozenset(merged["articles"]),
                    credit_leads=tuple(merged["credit_leads"]),
                    byline_leads=tuple(merged["byline_leads"]),
                    list_words=tuple(merged["list_words"]), via=tuple(merged["via"]))
-
-
-def _phrase_pattern(phrase: str) -> str:
-    """A phrase as a regex: its words with any spaces between them, a closing colon after
-    optional spaces ("source :", "Quelle:")."""
-    colon = phrase.endswith(":")
-    words = phrase.rstrip(":").split()
-    return r"\s+".join(map(re.escape, words)) + (r"\s*:" if colon else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +114,12 @@ class Registry:
         # line ("With inputs from", "Quelle:"), a byline ("By", "Por"), what joins a list of
         # agencies ("and", "y") and a photographer to an agency ("via", "vía").
         self.credit_lead = re.compile(
-            r"^[\s\-–—=_(\[]*(?:" + "|".join(map(_phrase_pattern, phrases.credit_leads))
+            r"^[\s\-–—=_(\[]*(?:" + _alternation(phrases.credit_leads)
             + r")(?:\s*[•:])?\s*" if phrases.credit_leads else r"(?!)", re.IGNORECASE)
         self.byline_lead = re.compile(
-            r"^\s*\(?\s*(?:" + "|".join(map(_phrase_pattern, phrases.byline_leads))
+            r"^\s*\(?\s*(?:" + _alternation(phrases.byline_leads)
             + r")(?:\s*:)?\s+" if phrases.byline_leads else r"(?!)", re.IGNORECASE)
+        self.list_words = tuple(f" {w} " for w in phrases.list_words)  # as written in a list
         self.list_split = re.compile(
             r"\s*(?:,|;|&|" + "|".join(rf"\b{re.escape(w)}\b" for w in phrases.list_words)
             + r")\s*")
@@ -144,7 +139,8 @@ class Registry:
             r"|,?(?:\s+(?:also|earlier|later|previously|separately|on\s+\w+|late\s+\w+|"
             r"last\s+\w+|this\s+\w+|today|yesterday|in\s+a\s+(?:report|statement|dispatch|"
             r"commentary)))*,?\s+(?:"
-            + ("|".join(map(_phrase_pattern, phrases.citation_verbs)) or "(?!)") + r")\b)")
+            + (_alternation(phrases.citation_verbs) if phrases.citation_verbs else "(?!)")
+            + r")\b)")
         articles = phrases.articles
         self._by_alias: dict[str, Agency] = {}
         self._forms: dict[str, _Form] = {}

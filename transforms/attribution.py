@@ -183,6 +183,7 @@ _FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
 # A sentence's full stop with a capitalised credit right after it, no space between.
 _GLUED_CREDIT = re.compile(r"[a-z)][.。](?=[A-Z][^.]*$)")
 # BBC-style captions open with the credit: "Image copyright Reuters Image caption Protesters ...".
+_COPYRIGHT_LEAD = re.compile(r"(?:image|photo|picture)\s+copyright\b", re.IGNORECASE)
 _CAPTION_LABEL = re.compile(r"\s+(?:image\s+caption|caption)\b", re.IGNORECASE)
 _PHOTO_WORDS = re.compile(r"\s+(?:photo|photos|foto|images?|pictures?|pool)$", re.IGNORECASE)
 
@@ -305,13 +306,14 @@ def _cue_before(text: str, start: int, phrases: Phrases) -> bool:
         words = words[1:]  # may be cut
     i = len(words)
     skipped = 0
-    cues = phrases.citation_cues
+    cues, cue_ends = phrases.citation_cues, phrases.cue_ends
     while True:
-        # a cue ends here, after the descriptors skipped so far ("dijo a | la agencia")
-        cue = tuple(map(str.lower, words[max(0, i - 4):i]))  # the last four words before
-        if cue[-1:] in cues or cue[-2:] in cues or cue[-3:] in cues or (
-                len(cue) == 4 and cue in cues):
-            return True
+        # a cue may end here, after the descriptors skipped so far ("dijo a | la agencia")
+        if i and words[i - 1].lower() in cue_ends:
+            cue = tuple(map(str.lower, words[max(0, i - 4):i]))  # the last four words before
+            if cue[-1:] in cues or cue[-2:] in cues or cue[-3:] in cues or (
+                    len(cue) == 4 and cue in cues):
+                return True
         if i == 0 or skipped >= 6:
             break
         word = words[i - 1]
@@ -326,7 +328,7 @@ def _cue_before(text: str, start: int, phrases: Phrases) -> bool:
             break
         i -= 1
         skipped += 1
-    if i >= 2 and cue[-1].strip("\"”") in _INVERTED_VERBS:
+    if i >= 2 and words[i - 1].lower().strip("\"”") in _INVERTED_VERBS:
         before = words[i - 2]
         return before[-1] in ",\"”" or words[i - 1][0] in "\"”"
     return False
@@ -390,8 +392,8 @@ class _Collector:
             return None  # no agency list is that long
         found: list[Hit] = []
         # what _LIST_SPLIT splits on, checked first: most strings checked are no list
-        listed = "," in s or ";" in s or "&" in s or any(
-            f" {word} " in s for word in self.registry.phrases.list_words)
+        listed = "," in s or ";" in s or "&" in s or " " in s and any(
+            word in s for word in self.registry.list_words)
         for at, part in _parts(s, self.registry.list_split) if listed else _parts_of_one(s):
             part = part.strip(_DECORATION)
             at = s.find(part, at)
@@ -641,9 +643,9 @@ class _Collector:
         if credit_line:
             self.photo_credit(line, 0, field, index)
             return
-        if _FULL_WIDTH.search(line):
+        if not line.isascii() and _FULL_WIDTH.search(line):
             line = line.translate(_HALF_WIDTH)  # "（Photo／Kyodo）": same length, offsets hold
-        lead = _PHOTO_LEAD.match(line)
+        lead = _COPYRIGHT_LEAD.match(line) if line[:1] in "IiPp" else None
         label = _CAPTION_LABEL.search(line, lead.end()) if lead else None
         if label is not None:            # "Image copyright Reuters Image caption ..."
             self.photo_credit(line[:label.start()], 0, field, index)
