@@ -46,6 +46,7 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 # Scripts written without spaces between words: aliases in them need no word boundary.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORD = re.compile(r"\w")
+_WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")  # "Aam Aadmi Party's": for initials
 _EXPANSION_STOPWORDS = frozenset({"of", "and", "the", "for", "de", "e", "&", "du", "la", "des"})
 
 
@@ -121,12 +122,11 @@ class Registry:
             + r")(?:\s*:)?\s+" if phrases.byline_leads else r"(?!)", re.IGNORECASE)
         self.list_words = tuple(f" {w} " for w in phrases.list_words)  # as written in a list
         self.list_split = re.compile(
-            r"\s*(?:,|;|&|" + "|".join(rf"\b{re.escape(w)}\b" for w in phrases.list_words)
-            + r")\s*")
+            r"\s*(?:[,;&]" + (rf"|\b(?:{_alternation(phrases.list_words)})\b"
+                              if phrases.list_words else "") + r")\s*")
         self.photo_split = re.compile(
-            r"\s*(?:/|\||;|,|\s+-\s+|\s+–\s+|\s+—\s+|"
-            + "|".join(rf"\s+{re.escape(w)}\s+" for w in phrases.via) + r")\s*",
-            re.IGNORECASE)
+            r"\s*(?:[/|;,]|\s+(?:[-–—]" + (f"|{_alternation(phrases.via)}" if phrases.via else "")
+            + r")\s+)\s*")
         # After a mention: what makes it a citation ("Xinhua reported", "a Reuters poll",
         # "Yonhap news agency said on Monday", "dpa meldete").
         self.cited_after = re.compile(
@@ -353,7 +353,7 @@ class Registry:
         if any(folded.endswith(_fold(a)) for a in (agency.full_name, *agency.aliases) if " " in a):
             return False
         initials: list[str] = []
-        for word in reversed(re.findall(r"[^\W_]+(?:['’][^\W_]+)?", window)):
+        for word in reversed(_WORDS.findall(window)):
             if len(initials) == len(form.acronym):
                 break
             if word[0].isupper():
