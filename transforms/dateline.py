@@ -203,7 +203,7 @@ _QUICK = re.compile(
     rf"|(?:(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]++\s++){{1,6}}+"
     rf"(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]*+[{_STRUCTURE}]"
     rf"|[^\s{_STRUCTURE}.]++\.\s"                           # Berlin. Die Regierung
-    rf"|[^\s,]++(?:\s[^\s,]++){{0,3}}+,\s*{_MONTH_WORD}")   # des moines, april 7 -
+    rf"|[^\s,]++(?:\s[^\s,]++){{0,2}}+,\s*{_MONTH_WORD}")   # des moines, april 7 -
 _POST_AGENCY = re.compile(rf"(?P<name>{_L}[^.\n\d]{{0,30}}?)\.(?:\s+|$)")   # — РИА Новости.
 _BYLINE = re.compile(r"(?:By|BY)\s+\S")
 # What may stand before a dateline, ended by a comma or a dash: "AFP, ", "Canadian Press - ".
@@ -266,13 +266,15 @@ def _parse_paragraph(paragraph: str, index: int, paragraphs: Sequence[str],
     following = paragraphs[index + 1] if index + 1 < len(paragraphs) else ""
     if _BYLINE.match(paragraph):
         found = _after_byline(paragraph, index, following, published_at, gazetteer, registry)
+    elif _QUICK.match(paragraph, start) is None:  # most paragraphs: checked here, no call
+        found = None
     else:
         found = _parse_at(paragraph, start, index, following, published_at, gazetteer,
                           registry)
     if found is None or any(p.country is None for p in found.places):
         found = _after_prefix(paragraph, start, index, following, published_at, gazetteer,
                               registry) or found
-    if found is None:
+    if found is None and (len(paragraph) <= 40 or paragraph[:2].isupper()):
         found = _place_alone(paragraph, index, paragraphs, gazetteer, registry)
     return found
 
@@ -342,7 +344,7 @@ def _place_alone(paragraph: str, index: int, paragraphs: Sequence[str], gazettee
     if len(paragraph) <= 40 and paragraph.isupper() and index + 1 < len(paragraphs):
         text, body, end = paragraph.strip(), paragraphs[index + 1], len(paragraph)
     else:
-        caps = _CAPS_OPENING.match(paragraph) if paragraph[:2].isupper() else None
+        caps = _CAPS_OPENING.match(paragraph)
         if caps is None or registry.names_another(paragraph, caps.end("place")):
             return None                    # LONDON Stock Exchange shares fell ...
         text, body, end = caps["place"], paragraph[caps.end():], caps.end()
