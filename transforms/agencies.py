@@ -120,7 +120,8 @@ class Registry:
         self.byline_lead = re.compile(
             r"^\s*\(?\s*(?:" + _alternation(phrases.byline_leads)
             + r")(?:\s*:)?\s+" if phrases.byline_leads else r"(?!)", re.IGNORECASE)
-        self.list_words = tuple(f" {w} " for w in phrases.list_words)  # as written in a list
+        self.list_word = re.compile(  # a word joining a list, between spaces: " and ", " y "
+            rf"\s(?:{_alternation(phrases.list_words)})\s" if phrases.list_words else r"(?!)")
         self.list_split = re.compile(
             r"\s*(?:[,;&]" + (rf"|\b(?:{_alternation(phrases.list_words)})\b"
                               if phrases.list_words else "") + r")\s*")

@@ -392,8 +392,8 @@ class _Collector:
             return None  # no agency list is that long
         found: list[Hit] = []
         # what _LIST_SPLIT splits on, checked first: most strings checked are no list
-        listed = "," in s or ";" in s or "&" in s or " " in s and any(
-            word in s for word in self.registry.list_words)
+        listed = ("," in s or ";" in s or "&" in s
+                  or " " in s and self.registry.list_word.search(s) is not None)
         for at, part in _parts(s, self.registry.list_split) if listed else _parts_of_one(s):
             part = part.strip(_DECORATION)
             at = s.find(part, at)
