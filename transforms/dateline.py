@@ -207,10 +207,7 @@ _QUICK = re.compile(
 _POST_AGENCY = re.compile(rf"(?P<name>{_L}[^.\n\d]{{0,30}}?)\.(?:\s+|$)")   # — РИА Новости.
 _BYLINE = re.compile(r"(?:By|BY)\s+\S")
 # What may stand before a dateline, ended by a comma or a dash: "AFP, ", "Canadian Press - ".
-# At most four words, none of them a lower-case word of four letters or more (a sentence's).
-_PREFIX_END = re.compile(
-    r"(?P<prefix>[^\W\d][^\s,\-–—:()/]*+(?:\s(?![a-z]{4})[^\s,\-–—:()/]++){0,3}+)"
-    r"(?:,|\s[-–—]{1,2})\s+(?=[^\W\d_]|\()")
+_PREFIX_END = re.compile(r"(?P<prefix>[^\W\d][^,\-–—:()/\n]{1,40}?)(?:,|\s[-–—]{1,2})\s+(?=[^\W\d_]|\()")
 _WORD_START = re.compile(r"\s+(?=\S)")
 # Up to four words in capitals, then a capitalised word in lower case: NEW YORK Another ...
 _CAPS_OPENING = re.compile(r"(?P<place>[A-Z][A-Z.'’\-]*(?: [A-Z][A-Z.'’\-]*){0,3}) (?=[A-Z][a-z])")
