@@ -109,10 +109,3 @@ def seed_story() -> str:
     """The canonical example: a real republished Reuters story (plain text)."""
     return (FIXTURES / "seed-story.txt").read_text("utf-8")
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that talks to the session's broker ``kafka``, so that CI can run just
-    those on the second engine (``-m kafka``)."""
-    for item in items:
-        if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.kafka)
