@@ -178,7 +178,7 @@ class Registry:
         # A capitalised word right after a mention that makes it part of another name: "the
         # Reuters Institute", "the Bloomberg School" (None: no such words).
         self._other_name = re.compile(
-            r"[ \t]+(?:" + _alternation(other_name_words) + r")\b"
+            r"[ \t]+(?:" + "|".join(map(re.escape, other_name_words)) + r")\b"
         ) if other_name_words else None
         self._after = re.compile(  # "Bloomberg's Mark Gurman reports" allows a reporter's name
             r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){1,3})?[\s,:]{0,3}(?i:"

@@ -207,7 +207,6 @@ _QUICK = re.compile(
 _POST_AGENCY = re.compile(rf"(?P<name>{_L}[^.\n\d]{{0,30}}?)\.(?:\s+|$)")   # — РИА Новости.
 _BYLINE = re.compile(r"(?:By|BY)\s+\S")
 # What may stand before a dateline, ended by a comma or a dash: "AFP, ", "Canadian Press - ".
-_PREFIX_HINT = re.compile(r", |\s[-–—]")  # where a prefix could end: most paragraphs have none
 _PREFIX_END = re.compile(r"(?P<prefix>[^\W\d][^,\-–—:()/\n]{1,40}?)(?:,|\s[-–—]{1,2})\s+(?=[^\W\d_]|\()")
 _WORD_START = re.compile(r"\s+(?=\S)")
 # Up to four words in capitals, then a capitalised word in lower case: NEW YORK Another ...
@@ -272,8 +271,7 @@ def _parse_paragraph(paragraph: str, index: int, paragraphs: Sequence[str],
     else:
         found = _parse_at(paragraph, start, index, following, published_at, gazetteer,
                           registry)
-    if (found is None or any(p.country is None for p in found.places)) and (
-            _PREFIX_HINT.search(paragraph, start, start + 46) is not None):
+    if found is None or any(p.country is None for p in found.places):
         found = _after_prefix(paragraph, start, index, following, published_at, gazetteer,
                               registry) or found
     if found is None and (len(paragraph) <= 40 or paragraph[:2].isupper()):
@@ -293,6 +291,9 @@ def _after_prefix(paragraph: str, pos: int, index: int, following: str,
     12 (IANS)``: a short prefix (agency, publisher, section) ending in a comma or a dash, then
     a dateline whose places all resolve. The prefix is kept as the dateline's byline (an
     agency there is a credit)."""
+    head = paragraph[pos:pos + 46]
+    if ", " not in head and " -" not in head and " –" not in head and " —" not in head:
+        return None                                   # the common case: no prefix
     prefix = _PREFIX_END.match(paragraph, pos)
     if prefix is None:
         return None

@@ -73,7 +73,7 @@ STORIES = [
      "BETHESDA, Md., - March 4 - Capital Health Corp said it\nhired two executives.\n Reuter\n",
      [("BETHESDA", "US")], "March 4", ["Reuters"]),
     ("month-and-day-end-the-place",
-     "JOHANNESBURG March 13 -\n    Shr 516 cts vs 347 cts\n Reuter\n",
+     "JOHANNESBURG March 13 -\n    Shr 212 cts vs 198 cts\n Reuter\n",
      [("JOHANNESBURG", "ZA")], "March 13", ["Reuters"]),
     ("asterisks-before-the-place",
      "****LONDON, March 5 - Traders said sugar prices steadied\nafter early losses.\n Reuter\n",
@@ -85,7 +85,7 @@ STORIES = [
      "LONDON, March 9 - Two bonds were launched today.\n    Fees total two pct.\nREUTER...^M\n",
      [("LONDON", "GB")], "March 9", ["Reuters"]),
     ("signoff-time-code-glued",
-     "SAO PAULO, MARCH 9 - RAIN WAS RECORDED IN THE NORTH OF\nTHE STATE. REUTER11:43/VB\n",
+     "SAO PAULO, MARCH 9 - HEAVY RAIN FELL OVER THE COFFEE\nAREAS OF THE STATE. REUTER09:15/KT\n",
      [("SAO PAULO", "BR")], "MARCH 9", ["Reuters"]),
     ("signoff-desk-letter",
      "TOKYO, March 23 - Japan's machine orders rose 3.1 pct\nin January.\n REUTER E\n",
@@ -119,8 +119,8 @@ NO_DATELINE = [
                      " Lakeside Foods - Chicago\n\n Reuter\n")),
     ("date-only", ("APRIL 11 - BRAZIL CHANGES ITS CLOCKS.\n    APRIL 26 - CHILE CHANGES ITS "
                   "CLOCKS.\n Reuter\n")),
-    ("futures-table", ("Mar       ---    ---    ---\n Apr    148.00 148.25 147.75\n"
-                      " May    146.75 147.00 146.25\n")),
+    ("futures-table", ("Mar       ---    ---    ---\n Apr    131.40 131.90 130.85\n"
+                      " May    129.60 130.10 129.20\n")),
     ("publisher-and-date", ("DAILY HARBOUR REVIEW Oct 22, 2024 - The port authority "
                            "said traffic rose.\n")),
 ]
