@@ -111,7 +111,7 @@ def check_topics(config: EnrichConfig) -> None:
         if topic is not None and topic not in existing:
             raise ValueError(
                 f"{option}: topic {topic!r} does not exist on {config.bootstrap_servers}; create "
-                "it first (`newswire broker` creates the default topics)"
+                "it first: `newswire topics create` (or `newswire broker` on a development machine)"
             )
 
 

@@ -247,6 +247,7 @@ def test_sink_accepts_pairs_triples_and_tombstones():
 def test_record_coder_round_trips(record):
     coder = KafkaRecordCoder()
     assert coder.decode(coder.encode(record)) == record
+    assert coder.estimate_size(record) == len(coder.encode(record))  # counted, not encoded
     assert coder.is_deterministic()
     assert beam.coders.registry.get_coder(KafkaRecord) == coder
 
