@@ -24,6 +24,7 @@ stores use the enriched topic and a connector.
 import fcntl
 import logging
 import os
+import threading
 import time
 import uuid
 import weakref
@@ -133,6 +134,9 @@ class RollingFile:
         self._opened_at = 0.0
         self._size = 0
         self._unsynced = False
+        # A stop finishes the files from the main thread (close_open_files) while a worker
+        # thread of Prism or Flink (LOOPBACK: in this process) may be tearing its DoFn down.
+        self._lock = threading.Lock()
         _LIVE_WRITERS.add(self)
 
     def _open(self) -> None:
@@ -145,14 +149,19 @@ class RollingFile:
         self._size = 0
 
     def write(self, line: bytes) -> None:
-        if self._file is None:
-            self._open()
-        self._file.write(line + b"\n")
-        self._size += len(line) + 1
-        self._unsynced = True
+        with self._lock:
+            if self._file is None:
+                self._open()
+            self._file.write(line + b"\n")
+            self._size += len(line) + 1
+            self._unsynced = True
 
     def sync(self) -> None:
         """Make every line written so far durable (flush + fsync)."""
+        with self._lock:
+            self._sync()
+
+    def _sync(self) -> None:
         if self._file is not None and self._unsynced:
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -164,17 +173,19 @@ class RollingFile:
         )
 
     def finish(self) -> Path | None:
-        """Make the current file durable and give it its final name; return that name."""
-        if self._file is None:
-            return None
-        self.sync()
-        final = _final_path(self._path)
-        os.rename(self._path, final)  # still locked: recover() cannot race us
-        _fsync_dir(self.directory)
-        self._file.close()
-        self._file = None
-        self._path = None
-        return final
+        """Make the current file durable and give it its final name; return that name (None
+        if there is no current file, e.g. another thread finished it just now)."""
+        with self._lock:
+            if self._file is None:
+                return None
+            self._sync()
+            final = _final_path(self._path)
+            os.rename(self._path, final)  # still locked: recover() cannot race us
+            _fsync_dir(self.directory)
+            self._file.close()
+            self._file = None
+            self._path = None
+            return final
 
 
 def close_open_files() -> list[Path]:

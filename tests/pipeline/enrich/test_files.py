@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -139,3 +140,35 @@ def test_invalid_arguments_are_refused_at_construction(tmp_path, kwargs, message
 def test_empty_directory_is_refused():
     with pytest.raises(ValueError, match="directory"):
         WriteJsonLines(" ")
+
+
+def _finish_from_two_threads(writer: RollingFile) -> list[object]:
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def finish() -> None:
+        start.wait()
+        try:
+            results.append(writer.finish())
+        except OSError as exc:  # the race this guards against: a second rename
+            results.append(exc)
+
+    threads = [threading.Thread(target=finish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_a_file_finished_from_two_threads_at_once_is_finished_once(tmp_path):
+    """A stop finishes the files from the main thread while a Prism or Flink worker thread
+    (LOOPBACK: same process) may be tearing its writer down: one of them renames the file,
+    the other finds nothing left to do."""
+    for _ in range(50):
+        writer = RollingFile(tmp_path, "race", roll_bytes=1 << 20, roll_seconds=60)
+        writer.write(b'{"n": 1}')
+        results = _finish_from_two_threads(writer)
+        assert sum(isinstance(result, Path) for result in results) == 1, results
+        assert results.count(None) == 1, results
+    assert len(list(tmp_path.glob("race-*.jsonl"))) == 50 and not list(tmp_path.glob(".*"))
