@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from pipeline.reader.fetch import Fetcher
+from pipeline.reader.fetch import Fetcher, FetchResult
 from pipeline.reader.parse import ParsedEntry, decode_document
 from pipeline.reader.politeness import HostLimiter
 from pipeline.reader.robots import RobotsCache
@@ -203,10 +203,14 @@ class PageFetcher:
         allowed, why = await self.robots.check(url)
         if not allowed:
             return PageResult(_outcome("robots_disallow", url, None, why), None)
-        async with self.limiter.request(url):
-            result = await self.fetcher.fetch(url, accept=PAGE_ACCEPT,
-                                              max_bytes=self.options.page_max_bytes,
-                                              timeout=self.options.page_timeout)
+        async with self.fetcher.budget.hold(f"page {url}") as hold:
+            async with self.limiter.request(url):
+                result = await self.fetcher.fetch(url, accept=PAGE_ACCEPT,
+                                                  max_bytes=self.options.page_max_bytes,
+                                                  timeout=self.options.page_timeout, hold=hold)
+            return await self._page_result(url, result)
+
+    async def _page_result(self, url: str, result: FetchResult) -> PageResult:
         if result.error:
             kind = "http_error" if result.status is not None else "fetch_error"
             return PageResult(_outcome(kind, url, result, result.error), None)
