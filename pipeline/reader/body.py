@@ -24,10 +24,15 @@ import brotli
 import httpx
 import zstandard
 
+from pipeline.reader.budget import Hold
+
 MAX_LAYERS = 4
 # What a fetcher asks for: every coding decoded here but zstd (decoded when sent unasked).
 ACCEPT_ENCODING = "gzip, deflate, br"
 _CHUNK = 64 * 1024
+# RFC 9659: a zstd content coding uses a window of at most 8 MB (zstandard's default allows
+# 128 MB, allocated as the frame header asks); a frame asking for more is refused.
+ZSTD_MAX_WINDOW = 8 * 2**20
 
 
 class BodyError(ValueError):
@@ -90,7 +95,8 @@ class _Pull(io.RawIOBase):
 
 
 def _zstd_layer(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    reader = zstandard.ZstdDecompressor().stream_reader(_Pull(chunks), read_across_frames=True)
+    decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+    reader = decompressor.stream_reader(_Pull(chunks), read_across_frames=True)
     while True:
         try:
             out = reader.read(_CHUNK)
@@ -162,23 +168,34 @@ def decode_limited(chunks: Iterable[bytes], codings: list[str], limit: int) -> t
     return out.getvalue(), cut
 
 
-async def _raw_prefix(response: httpx.Response, limit: int) -> tuple[list[bytes], bool]:
+async def _raw_prefix(response: httpx.Response, limit: int, hold: Hold | None) -> tuple[list[bytes], bool]:
     chunks, size = [], 0
     raw: AsyncIterator[bytes] = response.aiter_raw()
     async for chunk in raw:
-        if size + len(chunk) > limit:
-            chunks.append(chunk[: limit - size])
-            return chunks, True
+        cut = size + len(chunk) > limit
+        chunk = chunk[: limit - size]
+        if hold is not None:
+            await hold.reserve(len(chunk))
         chunks.append(chunk)
         size += len(chunk)
+        if cut:
+            return chunks, True
     return chunks, False
 
 
-async def read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+async def read_body(response: httpx.Response, limit: int, hold: Hold | None = None) -> tuple[bytes, bool]:
     """Read a streamed response's body: (at most ``limit`` DECODED bytes, truncated?).
-    At most ``limit`` raw bytes are read too. Raises BodyError (unknown coding, corrupt
-    data); the caller closes the response."""
+    At most ``limit`` raw bytes are read too. With a ``hold`` (see budget.py) the raw bytes
+    are reserved as they arrive; then ``limit`` more, the most they can decode to, BEFORE
+    the decoders exist: a decode never waits, so there is one decoder's state at a time
+    (a zstd window up to 8 MB, a brotli one up to 16 MB), not one per waiting fetch. What
+    the body did not need goes back after the decode, the raw bytes too. Raises BodyError
+    (unknown coding, corrupt data); the caller closes the response."""
     codings = content_codings(response.headers.get("content-encoding"))
-    chunks, raw_cut = await _raw_prefix(response, limit)
+    chunks, raw_cut = await _raw_prefix(response, limit, hold)
+    if hold is not None:
+        await hold.reserve(limit)
     body, cut = decode_limited(chunks, codings, limit)
+    if hold is not None:
+        hold.release(sum(map(len, chunks)) + limit - len(body))
     return body, cut or raw_cut

@@ -6,6 +6,8 @@ What a long-running poller needs from its HTTP client, decided here once:
 - a maximum body size counted on the DECODED bytes, whatever the Content-Encoding and
   however many layers (``body.read_body``: a gzip-in-gzip or zstd bomb is cut at the limit
   too); a longer body is cut off and the result says so; an unknown coding is an error;
+- one budget of body bytes in flight for all fetches (``budget.BodyBudget``, ``budget``):
+  a fetch given a ``hold`` draws its body's bytes from it, and waits when it is spent;
 - gzip/deflate/brotli asked for; a descriptive User-Agent; conditional GET (If-None-Match /
   If-Modified-Since) with 304 reported as "not modified";
 - redirects followed by hand: a chain of 301/308 gives the URL to store for the next poll,
@@ -35,6 +37,7 @@ import httpcore
 import httpx
 
 from pipeline.reader.body import ACCEPT_ENCODING, BodyError, read_body
+from pipeline.reader.budget import BODIES_IN_FLIGHT, BodyBudget, Hold
 from pipeline.reader.options import ReaderOptions
 from pipeline.reader.safety import GuardedNetworkBackend, PrivateAddressError
 
@@ -152,6 +155,7 @@ class Fetcher:
 
     def __init__(self, options: ReaderOptions) -> None:
         self.options = options
+        self.budget = BodyBudget(BODIES_IN_FLIGHT * max(options.max_body_bytes, options.page_max_bytes))
         headers = {
             "User-Agent": options.user_agent,
             "Accept": ACCEPT,
@@ -181,11 +185,13 @@ class Fetcher:
         self, url: str, *, etag: str | None = None, last_modified: str | None = None,
         accept: str | None = None, max_bytes: int | None = None, timeout: float | None = None,
         before_hop: Callable[[str], Awaitable[str | None]] | None = None,
+        hold: Hold | None = None,
     ) -> FetchResult:
         """Fetch ``url``. ``accept`` replaces the feed Accept header, ``max_bytes`` the body
         size limit and ``timeout`` the total timeout (article pages use their own);
         ``before_hop(target)`` is awaited before each redirect is followed and may refuse it
-        by returning the reason (article pages: robots.txt and the pace of the target's host)."""
+        by returning the reason (article pages: robots.txt and the pace of the target's host);
+        the body's bytes are reserved in ``hold`` (from :attr:`budget`), which keeps them."""
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
         timeout = timeout or self.options.total_timeout
@@ -193,7 +199,7 @@ class Fetcher:
             if scheme == "file":
                 attempt = _in_daemon_thread(self._read_file, url, last_modified)
             else:
-                attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes, before_hop)
+                attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes, before_hop, hold)
             result = await asyncio.wait_for(attempt, timeout)
         except asyncio.TimeoutError:
             result = FetchResult(url, url, error=f"no complete response within {timeout:g} s")
@@ -206,7 +212,7 @@ class Fetcher:
     async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None,
                           accept: str | None = None, max_bytes: int | None = None,
                           before_hop: Callable[[str], Awaitable[str | None]] | None = None,
-                          ) -> FetchResult:
+                          hold: Hold | None = None) -> FetchResult:
         conditional = {"Accept": accept} if accept else {}
         if etag:
             conditional["If-None-Match"] = etag
@@ -218,7 +224,7 @@ class Fetcher:
             response = await self._client.send(request, stream=True)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or not location:
-                return await self._finish(url, current, moved_to, response, max_bytes)
+                return await self._finish(url, current, moved_to, response, max_bytes, hold)
             await response.aclose()
             target = urljoin(current, location)
             if urlsplit(target).scheme.lower() not in ("http", "https"):
@@ -240,7 +246,7 @@ class Fetcher:
 
     async def _finish(
         self, url: str, final_url: str, moved_to: str | None, response: httpx.Response,
-        max_bytes: int | None = None,
+        max_bytes: int | None = None, hold: Hold | None = None,
     ) -> FetchResult:
         headers = {key.lower(): value for key, value in response.headers.items()}
         status = response.status_code
@@ -258,7 +264,7 @@ class Fetcher:
             if not 200 <= status < 300:
                 return FetchResult(**common, error=f"HTTP {status} {response.reason_phrase}")
             try:
-                body, truncated = await read_body(response, max_bytes or self.options.max_body_bytes)
+                body, truncated = await read_body(response, max_bytes or self.options.max_body_bytes, hold)
             except BodyError as exc:
                 return FetchResult(**common, error=f"cannot decode the response body: {exc}")
             return FetchResult(**common, body=body, truncated=truncated)

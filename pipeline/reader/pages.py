@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 import orjson
 from selectolax.lexbor import LexborHTMLParser
 
-from pipeline.reader.fetch import Fetcher
+from pipeline.reader.fetch import Fetcher, FetchResult
 from pipeline.reader.parse import ParsedEntry, decode_document
 from pipeline.reader.politeness import HostLimiter
 from pipeline.reader.robots import RobotsCache
@@ -238,13 +238,17 @@ class PageFetcher:
             await self.limiter.turn(target)
             return None
 
-        async with self.limiter.request(url):
-            result = await self.fetcher.fetch(url, accept=PAGE_ACCEPT,
-                                              max_bytes=self.options.page_max_bytes,
-                                              timeout=self.options.page_timeout,
-                                              before_hop=before_hop)
-        if disallowed:
-            return PageResult(_outcome("robots_disallow", url, result, disallowed[-1]), None)
+        async with self.fetcher.budget.hold(f"page {url}") as hold:
+            async with self.limiter.request(url):
+                result = await self.fetcher.fetch(url, accept=PAGE_ACCEPT,
+                                                  max_bytes=self.options.page_max_bytes,
+                                                  timeout=self.options.page_timeout,
+                                                  before_hop=before_hop, hold=hold)
+            if disallowed:
+                return PageResult(_outcome("robots_disallow", url, result, disallowed[-1]), None)
+            return await self._page_result(url, result)
+
+    async def _page_result(self, url: str, result: FetchResult) -> PageResult:
         if result.error:
             kind = "http_error" if result.status is not None else "fetch_error"
             return PageResult(_outcome(kind, url, result, result.error), None)

@@ -480,6 +480,13 @@ def parse_feed(
     elif not parsed.get("version") and not entries:
         result.error = "not an RSS or Atom feed (no known feed format found)"
         return result
+    if len(entries) > max_entries:
+        # cap_entries cuts the text by its tags, which a malformed document can defeat (the
+        # loose parser makes entries of markup the cut does not see as one): the cap holds
+        # on what the parser returned, too.
+        result.problems.append(f"{len(entries) - max_entries} entries after the first {max_entries} "
+                               "not read (entries per poll limit, --max-entries)")
+        entries = entries[:max_entries]
     result.title = _clean_text(feed.get("title"), feed.get("title_detail"))
     result.interval_hint = interval_hint(feed)
     items = []

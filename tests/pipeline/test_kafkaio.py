@@ -57,6 +57,7 @@ from pipeline.kafkaio.source import (
     _ReadPartitionsUnbounded,
 )
 from pipeline.kafkaio.watermark import PartitionWatermarkEstimator
+from tests.conftest import make_test_broker
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
@@ -614,7 +615,8 @@ def test_sink_holds_a_partial_batch_until_the_bundle_ends(
 def test_write_waits_out_a_frozen_broker_and_says_so(caplog):
     """The broker process is stopped (SIGSTOP) for 8 s mid-bundle, then resumed: the bundle
     waits (each flush of 1 s logged as a wait) and finishes with every record acknowledged."""
-    broker = EmbeddedBroker(port=0, topics=("frozen",)).start()
+    broker = make_test_broker().start()  # this session's engine: Tansu, or Apache Kafka
+    ensure_topics(broker.bootstrap, ["frozen"])
     sink = _WriteFn(KafkaWriteConfig(broker.bootstrap, "frozen", flush_timeout_s=1.0))
     sink.setup()
     window = beam.transforms.window.GlobalWindow()

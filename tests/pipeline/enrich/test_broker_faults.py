@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.kafka_clients import ensure_topics
+from tests.conftest import make_test_broker
 from tests.pipeline.enrich.support import publish, read_all
 from tests.stories import raw_value
 
@@ -102,7 +104,8 @@ def test_the_running_pipeline_reads_the_whole_new_log_after_the_broker_lost_its_
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_running_pipeline_waits_out_a_broker_frozen_past_the_flush_timeout(tmp_path):
-    broker = EmbeddedBroker(port=0, topics=TOPICS).start()
+    broker = make_test_broker().start()  # this session's engine: Tansu, or Apache Kafka
+    ensure_topics(broker.bootstrap, TOPICS)
     log = tmp_path / "enrich.log"
     proc = None
     try:

@@ -17,7 +17,7 @@ import brotli
 import pytest
 import zstandard
 
-from pipeline.reader.body import content_codings, decode_limited
+from pipeline.reader.body import BodyError, content_codings, decode_limited
 from pipeline.reader.fetch import Fetcher, parse_retry_after
 from pipeline.reader.options import DEFAULT_USER_AGENT
 
@@ -207,6 +207,19 @@ def test_decode_limited_holds_the_limit_on_a_nested_bomb():
     bomb = gzip.compress(gzip.compress(bomb))
     body, truncated = decode_limited([bomb], content_codings("gzip,gzip,gzip"), 1000)
     assert truncated and body == b"\0" * 1000
+
+
+@pytest.mark.parametrize("window_log, refused", [(23, False), (25, True)])
+def test_a_zstd_frame_asking_for_a_window_over_8_mb_is_refused(window_log, refused):
+    """RFC 9659 bounds a zstd content coding's window at 8 MB; zstandard would allocate 128."""
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=window_log)
+    compressor = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    frame = compressor.compress(b"x" * 100_000) + compressor.flush()  # no content size: the window it says
+    if refused:
+        with pytest.raises(BodyError, match="too much memory"):
+            decode_limited([frame], ["zstd"], 10**6)
+    else:
+        assert decode_limited([frame], ["zstd"], 10**6) == (b"x" * 100_000, False)
 
 
 @pytest.mark.parametrize("host", ["[64:ff9b::a9fe:a9fe]", "[2002:a00:1::1]", "[::7f00:1]", "[fec0::1]",

@@ -9,6 +9,7 @@ beside the hostile one is published in the same run, and every entry is accounte
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sqlite3
 import stat
@@ -16,6 +17,7 @@ import sys
 import zlib
 from datetime import datetime, timezone
 
+import brotli
 import zstandard
 
 from pipeline.broker import EmbeddedBroker
@@ -50,15 +52,17 @@ def _filler(size: int, tag: str):
         yield chunk
 
 
-def gzip_bomb(layers: int) -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
-    data = b"".join(compressor.compress(piece) for piece in _filler(BOMB_BYTES, "gzip")) + compressor.flush()
+@functools.cache
+def gzip_bomb(layers: int, tag: str = "gzip", wbits: int = 31) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    data = b"".join(compressor.compress(piece) for piece in _filler(BOMB_BYTES, tag)) + compressor.flush()
     for _ in range(layers - 1):
         outer = zlib.compressobj(9, zlib.DEFLATED, 31)
         data = outer.compress(data) + outer.flush()
     return data
 
 
+@functools.cache
 def zstd_bomb() -> bytes:
     compressor = zstandard.ZstdCompressor(level=19).compressobj()
     return b"".join(compressor.compress(piece) for piece in _filler(BOMB_BYTES, "zstd")) + compressor.flush()
@@ -70,6 +74,11 @@ def cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="newswire feeds")
     feeds_command.configure(parser)
     return feeds_command.main(parser.parse_args(argv[1:]))
+
+
+def brotli_bomb(tag: str) -> bytes:
+    compressor = brotli.Compressor(quality=5)
+    return b"".join(compressor.process(piece) for piece in _filler(BOMB_BYTES, tag)) + compressor.finish()
 
 
 def ingest_once(tmp_path, urls: list[str], bootstrap: str, topic: str, *extra: str,
@@ -100,6 +109,36 @@ def test_decompression_bombs_are_cut_at_the_decoded_size_limit(feed_server, kafk
     titles = sorted(record.title for record in records)
     assert titles == ["Ordinary entry gzip", "Ordinary entry zstd", "Other desk story"]
     assert {r.story_id for r in records} >= expected_ids(urls[3], other)
+
+
+def test_many_bombs_at_once_stay_within_the_budget_of_bodies_in_flight(feed_server, kafka_bootstrap,
+                                                                      topic_factory, tmp_path):
+    """Each bomb is cut at 10 MB, but they are fetched together and parsed one at a time:
+    the bodies waiting for the parser share one budget (pipeline/reader/budget.py)."""
+    topic = topic_factory("raw")
+    outer_gzip = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bombs = {
+        "/gzip-gzip.xml": (gzip_bomb(2), "gzip, gzip", "gzip"),
+        "/zstd.xml": (zstd_bomb(), "zstd", "zstd"),
+        "/br.xml": (brotli_bomb("br"), "br", "br"),
+        "/br-gzip.xml": (outer_gzip.compress(brotli_bomb("br-gzip")) + outer_gzip.flush(), "br, gzip", "br-gzip"),
+        "/deflate.xml": (gzip_bomb(1, "deflate", 15), "deflate", "deflate"),
+    }
+    for path, (body, coding, _) in bombs.items():
+        feed_server.put(path, body, headers={"Content-Encoding": coding})
+    other = rss([(f"m-{i}", f"Ordinary story {i}") for i in range(20)])
+    feed_server.put("/other.xml", other)
+    urls = [feed_server.url(path) for path in [*bombs, "/other.xml"]]
+    # --per-host: the bombs are fetched at once, as from as many hostile hosts.
+    run = ingest_once(tmp_path, urls, kafka_bootstrap, topic, "--max-body-mb", "10", "--per-host", "8")
+    assert run.status == 0, run.output[-3000:]
+    assert run.output.count("the body was cut off at 10485760 bytes (size limit)") == len(bombs)
+    assert "waits for memory" in run.output and "memory_waits=0" not in run.output, run.output[-3000:]
+    records = read_topic(kafka_bootstrap, topic, expect=len(bombs) + 20)
+    titles = sorted(record.title for record in records)
+    assert titles == sorted([f"Ordinary entry {tag}" for _, _, tag in bombs.values()]
+                            + [f"Ordinary story {i}" for i in range(20)])
+    assert {r.story_id for r in records} >= expected_ids(urls[-1], other)
 
 
 def utf16_entity_bomb(bom: bool) -> bytes:
