@@ -238,6 +238,23 @@ def prepare_options(options: PipelineOptions) -> None:
         flink.shutdown_sources_after_idle_ms = 0
 
 
+# What a continuous `newswire enrich` runs on when no --runner is given. Not the DirectRunner:
+# for a user with internet that is Prism, which finalizes the source's bundles (commits the
+# offsets) once the stateful dedup stage has their records in memory, before the sinks wrote
+# them, so a kill -9 loses what was in flight (README, "Runners"). The FnApiRunner commits
+# after the sinks. A bounded run keeps Beam's default: its offsets are committed at its end.
+CONTINUOUS_DEFAULT_RUNNER = "FnApiRunner"
+
+
+def default_runner(options: PipelineOptions, *, continuous: bool) -> str | None:
+    """Set the runner of a continuous run that names none; return what was set (or None)."""
+    standard = options.view_as(StandardOptions)
+    if not continuous or standard.runner:
+        return None
+    standard.runner = CONTINUOUS_DEFAULT_RUNNER
+    return CONTINUOUS_DEFAULT_RUNNER
+
+
 RUNNER_NAMES = ("fnapi", "prism", "flink")
 
 

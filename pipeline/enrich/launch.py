@@ -178,6 +178,9 @@ def run_with(options: PipelineOptions) -> int:
     Blocks until a bounded run is done or a continuous one is stopped (SIGTERM or Ctrl-C)."""
     try:
         config = checked(options)
+        if runners.default_runner(options, continuous=not config.bounded):
+            log.info("enrich: continuous on the %s (no --runner given; on Prism a kill -9 can "
+                     "lose what is in flight: README, Runners)", runners.CONTINUOUS_DEFAULT_RUNNER)
         runners.prepare_options(options)  # e.g. streaming with checkpoints on Flink
         check_topics(config)
     except ValueError as exc:

@@ -90,3 +90,15 @@ def test_runner_arguments_name_the_runner(name, prism_binary, flink_job_server_j
         assert str(flink_job_server_jar) in arguments and "[local]" in arguments
     with pytest.raises(ValueError, match="choose one of fnapi, prism, flink"):
         runners.runner_arguments("spark")
+
+
+def test_a_continuous_run_without_a_runner_goes_to_the_fnapi_runner_not_to_prism():
+    options = PipelineOptions([])
+    assert runners.default_runner(options, continuous=True) == "FnApiRunner"
+    assert options.view_as(StandardOptions).runner == "FnApiRunner"
+    chosen = PipelineOptions(["--runner", "PrismRunner"])
+    assert runners.default_runner(chosen, continuous=True) is None
+    assert chosen.view_as(StandardOptions).runner == "PrismRunner"
+    bounded = PipelineOptions([])
+    assert runners.default_runner(bounded, continuous=False) is None
+    assert bounded.view_as(StandardOptions).runner is None
