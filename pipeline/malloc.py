@@ -6,7 +6,7 @@ shrink, and each thread that allocates may get a heap (an arena) of its own. A f
 threshold of 1 MiB (fixing it turns the raising off: such blocks are mapped and unmapped on
 their own) and two arenas. Peak RSS, before → after: `python -m pipeline.enrich --bounded`
 with the poison records of tests/pipeline/enrich/test_poison_records.py (a 10 MB value, a
-3 MB story, ...) 302-305 → 279-291 MB; `newswire ingest --once` with five decompression
+3 MB story, ...) 301 → 278-291 MB; `newswire ingest --once` with five decompression
 bombs (tests/pipeline/reader/test_hostile.py) 207 → 163 MB. Set before the threads start
 (they take their arenas then). Nothing happens where the C library is not glibc.
 """
