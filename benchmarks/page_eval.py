@@ -128,16 +128,15 @@ def figcaptions(page: str) -> list[str]:
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pages", help="folder with index.jsonl (default: ../shared/devdata/pages)")
-    parser.add_argument("--show", action="store_true", help="print each page's scores")
-    args = parser.parse_args()
-    folder = pages_dir(args.pages)
-    index = folder / "index.jsonl"
-    if not index.is_file():
-        print(f"page_eval: no evaluation pages at {folder} (index.jsonl missing): skipped")
-        return 0
+def _prf(scores: list[tuple[float, float]]) -> dict[str, float]:
+    precision = statistics.mean(s[0] for s in scores)
+    recall = statistics.mean(s[1] for s in scores)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"pages": len(scores), "precision": precision, "recall": recall, "f1": f1}
+
+
+def evaluate(folder: Path, show: bool = False) -> dict:
+    """Score every page of ``folder`` (see the module docstring); ``show`` prints each page."""
     load_data()
     full: list[tuple[float, float]] = []
     prefix: list[tuple[float, float]] = []
@@ -145,7 +144,7 @@ def main() -> int:
     captions = [0, 0]
     credits = [0, 0]
     seconds = 0.0
-    rows = [json.loads(line) for line in index.open(encoding="utf-8")]
+    rows = [json.loads(line) for line in (folder / "index.jsonl").open(encoding="utf-8")]
     for row in rows:
         page = gzip.decompress((folder / row["file"]).read_bytes()).decode("utf-8")
         started = time.perf_counter()
@@ -169,32 +168,46 @@ def main() -> int:
             if dateline and [p["name"].lower() for p in dateline["locations"]] == names:
                 datelines[0] += 1
         removed = " ".join(item["text"] for item in record["cleaning"]["removed"])
+        kinds = {item["kind"] for item in record["cleaning"]["removed"]}
         for caption in figcaptions(page):
             captions[1] += 1
             if caption[:40] in removed or caption[:40] in text:
                 captions[0] += 1
             if _CREDIT.search(caption):
                 credits[1] += 1
-                kinds = {item["kind"] for item in record["cleaning"]["removed"]}
                 if record["attribution"]["photo"] or "photo_credit" in kinds:
                     credits[0] += 1
-        if args.show:
+        if show:
             print(f"{row['file'][:44]:44} {'prefix' if row['expected_is_prefix'] else 'full  '} "
                   f"P={scores[0]:.3f} R={scores[1]:.3f} body={record.get('article', {}).get('body')}")
+    return {"full": _prf(full), "prefix": _prf(prefix), "all": _prf(full + prefix),
+            "datelines": datelines, "captions": captions, "credits": credits,
+            "ms_per_page": 1000 * seconds / len(rows), "pages": len(rows)}
 
-    def line(name: str, scores: list[tuple[float, float]]) -> str:
-        precision = statistics.mean(s[0] for s in scores)
-        recall = statistics.mean(s[1] for s in scores)
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return f"{name:<22} pages {len(scores):>3}  precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}"
 
-    print(line("full expected text", full))
-    print(line("expected opening only", prefix))
-    print(line("all pages", full + prefix))
-    print(f"datelines kept         {datelines[0]} of {datelines[1]} expected texts that open with one")
-    print(f"captions kept          {captions[0]} of {captions[1]} <figcaption>s")
-    print(f"photo credits kept     {credits[0]} of {credits[1]} captions with a credit")
-    print(f"extraction             {1000 * seconds / len(rows):.1f} ms/page ({len(rows)} pages, whole enrichment)")
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", help="folder with index.jsonl (default: ../shared/devdata/pages)")
+    parser.add_argument("--show", action="store_true", help="print each page's scores")
+    args = parser.parse_args()
+    folder = pages_dir(args.pages)
+    if not (folder / "index.jsonl").is_file():
+        print(f"page_eval: no evaluation pages at {folder} (index.jsonl missing): skipped")
+        return 0
+    report = evaluate(folder, args.show)
+    for key, name in (("full", "full expected text"), ("prefix", "expected opening only"),
+                      ("all", "all pages")):
+        r = report[key]
+        print(f"{name:<22} pages {r['pages']:>3}  precision {r['precision']:.3f}  "
+              f"recall {r['recall']:.3f}  F1 {r['f1']:.3f}")
+    kept, total = report["datelines"]
+    print(f"datelines kept         {kept} of {total} expected texts that open with one")
+    kept, total = report["captions"]
+    print(f"captions kept          {kept} of {total} <figcaption>s")
+    kept, total = report["credits"]
+    print(f"photo credits kept     {kept} of {total} captions with a credit")
+    print(f"extraction             {report['ms_per_page']:.1f} ms/page ({report['pages']} pages, "
+          "whole enrichment)")
     print(f"command: .venv/bin/python benchmarks/page_eval.py{' --pages ' + args.pages if args.pages else ''}")
     return 0
 

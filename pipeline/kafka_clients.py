@@ -24,6 +24,7 @@ from kafka.errors import (
 )
 
 from pipeline.kafka_probe import probe
+from pipeline.kafka_security import Secret
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +72,34 @@ class KafkaUnavailable(KafkaError):
         return str(self.args[0]) if self.args else ""
 
 
+class _RedactSecrets(logging.Filter):
+    """Replaces the secrets in force by *** in every log line. kafka-python logs the SASL
+    PLAIN handshake, password included, at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = [str(value) for value in _security.values() if isinstance(value, Secret) and value]
+        if secrets:
+            message = record.getMessage()
+            if any(secret in message for secret in secrets):
+                for secret in secrets:
+                    message = message.replace(secret, "***")
+                record.msg, record.args = message, ()
+        return True
+
+
+_REDACT = _RedactSecrets()
+
+
 def use_security(settings: Mapping[str, Any], config_file: str | None = None) -> None:
     """Give every Kafka client this process builds these security settings (kafka-python
     ``security_protocol``, ``sasl_*``, ``ssl_*``); an empty mapping means plaintext.
-    ``config_file`` (the --kafka-config file) is handed to child processes."""
+    ``config_file`` (the --kafka-config file) is handed to child processes. The log
+    handlers in place get a filter that masks the secrets."""
     _security.clear()
     _security.update(settings)
+    for handler in logging.getLogger().handlers:
+        if _REDACT not in handler.filters:
+            handler.addFilter(_REDACT)
     _security_env.clear()
     if config_file:
         _security_env["NEWSWIRE_KAFKA_CONFIG"] = os.path.abspath(config_file)
@@ -132,19 +155,31 @@ def _connected(client: type, bootstrap_servers: str, settings: dict[str, Any], *
     try:
         return client(*topics, bootstrap_servers=bootstrap_servers, **settings)
     except (SaslAuthenticationFailedError, UnsupportedSaslMechanismError) as exc:
-        user = settings.get("sasl_plain_username")
-        raise KafkaUnavailable(
-            f"Kafka at {bootstrap_servers} refused the login"
-            f"{f' of user {user!r}' if user else ''} with {settings.get('sasl_mechanism')} "
-            f"({_first_line(exc)}): check the user name, password and sasl.mechanism"
-        ) from None
+        raise KafkaUnavailable(_login_refused(bootstrap_servers, settings, exc)) from None
     except KafkaTimeoutError as exc:
         problem = probe(bootstrap_servers, settings, min(timeout_s, 5.0))
+        if problem is None and str(settings.get("security_protocol", "")).startswith("SASL"):
+            # The listener answered (TLS and ApiVersions are fine), so the login failed:
+            # Kafka closes the connection after a refused SCRAM login, without a reason
+            # kafka-python could report, and kafka-python retries until its timeout.
+            problem = _login_refused(
+                bootstrap_servers, settings,
+                f"no login within {timeout_s:.0f} s; the broker closed the connection",
+            )
         raise KafkaUnavailable(
             problem or f"Kafka at {bootstrap_servers} answered but did not let "
             f"{client.__name__} bootstrap within {timeout_s:.0f} s ({_first_line(exc)}): "
             "check security.protocol and the listener's settings"
         ) from None
+
+
+def _login_refused(bootstrap_servers: str, settings: Mapping[str, Any],
+                   why: BaseException | str) -> str:
+    user = settings.get("sasl_plain_username")
+    return (f"Kafka at {bootstrap_servers} refused the login"
+            f"{f' of user {user!r}' if user else ''} with {settings.get('sasl_mechanism')} "
+            f"({why if isinstance(why, str) else _first_line(why)}): check the user name, "
+            "password and sasl.mechanism")
 
 
 def _first_line(exc: BaseException) -> str:

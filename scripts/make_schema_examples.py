@@ -1,4 +1,5 @@
-"""Regenerate schemas/examples/seed-enriched.json from seed-raw.json with the real extractors.
+"""Regenerate schemas/examples/seed-enriched.json from seed-raw.json, and page-enriched.json
+from page-raw.json (a summary-only entry with its article page), with the real extractors.
 
 The worked example in schemas/README.md must be what the pipeline really produces;
 tests/schemas/test_examples.py fails when it is not. Run after changing the extractors:
@@ -22,15 +23,21 @@ PROCESSING = {
 }
 
 
-def seed_enriched() -> dict:
-    raw = json.loads((EXAMPLES / "seed-raw.json").read_text("utf-8"))
+def enriched(name: str) -> dict:
+    """The enriched record of ``examples/<name>-raw.json``."""
+    raw = json.loads((EXAMPLES / f"{name}-raw.json").read_text("utf-8"))
     return enrich_record(raw, **PROCESSING)
 
 
+def seed_enriched() -> dict:
+    return enriched("seed")
+
+
 def main() -> None:
-    path = EXAMPLES / "seed-enriched.json"
-    path.write_text(json.dumps(seed_enriched(), indent=2, ensure_ascii=False) + "\n", "utf-8")
-    print(f"wrote {path}")
+    for name in ("seed", "page"):
+        path = EXAMPLES / f"{name}-enriched.json"
+        path.write_text(json.dumps(enriched(name), indent=2, ensure_ascii=False) + "\n", "utf-8")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

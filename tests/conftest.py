@@ -23,6 +23,21 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 TEST_BROKERS = ("tansu", "kafka")
+# A test that uses one of these talks to the session's broker: it gets the `kafka` marker, so
+# `pytest -m kafka` runs the Kafka-protocol tests alone (CI's Apache Kafka pass).
+KAFKA_FIXTURES = {"kafka_bootstrap", "topic_factory", "apache_kafka"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "kafka: talks to a Kafka broker of the session's engine (NEWSWIRE_TEST_BROKER)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if KAFKA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kafka)
 
 
 def broker_engine() -> str:
@@ -33,11 +48,31 @@ def broker_engine() -> str:
     return engine
 
 
-def make_test_broker(**options) -> BrokerProcess:
-    """A broker of this session's engine on a free port (not started), without topics."""
+def make_test_broker(port: int = 0, topics: tuple[str, ...] = (), **options) -> BrokerProcess:
+    """A broker of this session's engine (not started); port 0 picks a free one."""
     if broker_engine() == "kafka":
-        return KafkaServer(port=0, topics=(), **options)
-    return EmbeddedBroker(port=0, topics=(), **options)
+        return KafkaServer(port=port, topics=topics, **options)
+    return EmbeddedBroker(port=port, topics=topics, **options)
+
+
+@pytest.fixture
+def apache_kafka() -> Iterator[Callable[..., KafkaServer]]:
+    """``apache_kafka(**options)``: an Apache Kafka of this test's own (``KafkaServer``, not
+    started), stopped at the end of the test. Runs with NEWSWIRE_TEST_BROKER=kafka only
+    (what CI's Apache Kafka pass sets): each broker takes seconds and needs Java."""
+    if broker_engine() != "kafka":
+        pytest.skip("an Apache Kafka test: runs with NEWSWIRE_TEST_BROKER=kafka")
+    servers: list[KafkaServer] = []
+
+    def make(**options) -> KafkaServer:
+        options.setdefault("port", 0)
+        options.setdefault("topics", ())
+        servers.append(KafkaServer(**options))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +108,4 @@ def topic_factory(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Calla
 def seed_story() -> str:
     """The canonical example: a real republished Reuters story (plain text)."""
     return (FIXTURES / "seed-story.txt").read_text("utf-8")
+

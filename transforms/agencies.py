@@ -33,14 +33,20 @@ from typing import Any
 import ahocorasick_rs
 import orjson
 
+from transforms.spelling import one_edit_apart
+
 DEFAULT_PATH = Path(__file__).parent / "data" / "agencies.json"
 KINDS = ("wire", "state_media", "photo", "broadcaster")
-_TOP_KEYS = {"format", "about", "guard_cues", "other_name_words", "agencies"}
+_TOP_KEYS = {"format", "about", "guard_cues", "other_name_words", "phrases", "agencies"}
+#: The kinds of phrase each language of ``phrases`` may give (see agencies.json).
+PHRASE_KINDS = ("citation_verbs", "citation_cues", "articles", "descriptors", "credit_leads", "byline_leads",
+                "list_words", "via")
 _ENTRY_KEYS = {"name", "full_name", "aliases", "guarded", "country", "kind"}
 _COUNTRY = re.compile(r"[A-Z]{2}")
 # Scripts written without spaces between words: aliases in them need no word boundary.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORD = re.compile(r"\w")
+_WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")  # "Aam Aadmi Party's": for initials
 _EXPANSION_STOPWORDS = frozenset({"of", "and", "the", "for", "de", "e", "&", "du", "la", "des"})
 
 
@@ -59,6 +65,36 @@ class Agency:
 
 
 @dataclass(frozen=True, slots=True)
+class Phrases:
+    """The attribution phrases of every language of a registry, merged (lower case)."""
+
+    citation_verbs: tuple[str, ...]
+    citation_cues: frozenset[tuple[str, ...]]  # as words: ("according", "to")
+    cue_ends: frozenset[str]  # the last words of the cues
+    articles: tuple[str, ...]
+    descriptors: frozenset[str]  # the articles among them
+    credit_leads: tuple[str, ...]
+    byline_leads: tuple[str, ...]
+    list_words: tuple[str, ...]
+    via: tuple[str, ...]
+
+    @classmethod
+    def of(cls, by_language: dict[str, dict[str, list[str]]]) -> Phrases:
+        merged: dict[str, dict[str, None]] = {kind: {} for kind in PHRASE_KINDS}
+        for phrases in by_language.values():
+            for kind, items in phrases.items():
+                merged[kind].update(dict.fromkeys(" ".join(i.lower().split()) for i in items))
+        return cls(citation_verbs=tuple(merged["citation_verbs"]),
+                   citation_cues=frozenset(tuple(c.split()) for c in merged["citation_cues"]),
+                   cue_ends=frozenset(c.split()[-1] for c in merged["citation_cues"]),
+                   articles=tuple(merged["articles"]),
+                   descriptors=frozenset(merged["descriptors"]) | frozenset(merged["articles"]),
+                   credit_leads=tuple(merged["credit_leads"]),
+                   byline_leads=tuple(merged["byline_leads"]),
+                   list_words=tuple(merged["list_words"]), via=tuple(merged["via"]))
+
+
+@dataclass(frozen=True, slots=True)
 class _Form:
     agency: Agency
     guarded: bool
@@ -71,8 +107,42 @@ class Registry:
     """A set of agencies with case-insensitive lookup and a fast in-text finder."""
 
     def __init__(self, agencies: tuple[Agency, ...], before_cues: tuple[str, ...],
-                 after_cues: tuple[str, ...], other_name_words: tuple[str, ...] = ()) -> None:
+                 after_cues: tuple[str, ...], other_name_words: tuple[str, ...] = (),
+                 phrases: Phrases | None = None) -> None:
         self.agencies = agencies
+        self.phrases = phrases = phrases or Phrases.of({})
+        # Compiled from the phrases, for transforms.attribution: what opens a closing credit
+        # line ("With inputs from", "Quelle:"), a byline ("By", "Por"), what joins a list of
+        # agencies ("and", "y") and a photographer to an agency ("via", "vía").
+        self.credit_lead = re.compile(
+            r"^[\s\-–—=_(\[]*(?:" + _alternation(phrases.credit_leads)
+            + r")(?:\s*[•:])?\s*" if phrases.credit_leads else r"(?!)", re.IGNORECASE)
+        self.byline_lead = re.compile(
+            r"^\s*\(?\s*(?:" + _alternation(phrases.byline_leads)
+            + r")(?:\s*:)?\s+" if phrases.byline_leads else r"(?!)", re.IGNORECASE)
+        self.list_word = re.compile(  # a word joining a list, between spaces: " and ", " y "
+            rf"\s(?:{_alternation(phrases.list_words)})\s" if phrases.list_words else r"(?!)")
+        self.list_split = re.compile(
+            r"\s*(?:[,;&]" + (rf"|\b(?:{_alternation(phrases.list_words)})\b"
+                              if phrases.list_words else "") + r")\s*")
+        self.photo_split = re.compile(
+            r"\s*(?:[/|;,]|\s+(?:[-–—]" + (f"|{_alternation(phrases.via)}" if phrases.via else "")
+            + r")\s+)\s*")
+        # After a mention: what makes it a citation ("Xinhua reported", "a Reuters poll",
+        # "Yonhap news agency said on Monday", "dpa meldete").
+        self.cited_after = re.compile(
+            r"(?:\s*\([^()]{2,12}\))?"  # "Qatar News Agency (QNA) reported"
+            r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){0,3})?"  # "Xinhua's report", "Bloomberg's Mark Gurman"
+            r"(?:\s+(?:state\s+)?(?:news\s+)?(?:agency|service|wire|television|TV|broadcaster|"
+            r"newspaper|daily|news|media))?"
+            r"(?:\s+(?:poll|survey|tally|calculations?|analysis|count|estimates?|review|"
+            r"investigation|report)s?\b"
+            r"|,?(?:\s+(?:also|earlier|later|previously|separately|on\s+\w+|late\s+\w+|"
+            r"last\s+\w+|this\s+\w+|today|yesterday|in\s+a\s+(?:report|statement|dispatch|"
+            r"commentary)))*,?\s+(?:"
+            + (_alternation(phrases.citation_verbs) if phrases.citation_verbs else "(?!)")
+            + r")\b)")
+        articles = phrases.articles
         self._by_alias: dict[str, Agency] = {}
         self._forms: dict[str, _Form] = {}
         for agency in agencies:
@@ -92,12 +162,19 @@ class Registry:
         self._patterns, self._pattern_forms = _skeletons(self._forms)
         self._finder = _automaton(self._patterns)
         self._marked: dict[tuple[str, ...], ahocorasick_rs.BytesAhoCorasick] = {}
+        self._one_word_names: tuple[tuple[str, Agency], ...] | None = None  # for misspelt()
         # A cue right before a mention, matched on the reversed text before it (a regex
         # search for a cue at the end of a window would try every position of the window).
         # The newline is where "$" of "cue[\s,:...]{0,3}$" could also match.
+        # A citation cue is a guard cue too; an article may stand between ("told the AP",
+        # "gegenüber der dpa", "à l'AFP").
+        before_cues = tuple(dict.fromkeys(
+            (*before_cues, *(" ".join(cue) for cue in phrases.citation_cues))))
         self._before_reversed = re.compile(
-            r"\n?[\s,:\"“”'‘’(]{0,3}(?:" + _alternation([c[::-1] for c in before_cues])
-            + r")(?!\w)", re.IGNORECASE)
+            r"\n?[\s,:\"“”'‘’(]{0,3}"
+            + (r"(?:(?:" + _alternation([a[::-1] for a in articles]) + r")\s*)?"
+               if articles else "")
+            + r"(?:" + _alternation([c[::-1] for c in before_cues]) + r")(?!\w)", re.IGNORECASE)
         # A capitalised word right after a mention that makes it part of another name: "the
         # Reuters Institute", "the Bloomberg School" (None: no such words).
         self._other_name = re.compile(
@@ -117,6 +194,32 @@ class Registry:
         if found is None and key.startswith("the "):
             found = self._by_alias.get(key[4:])
         return found
+
+    def names_another(self, text: str, end: int) -> bool:
+        """Whether a capitalised word right after ``end`` makes the name before it part of
+        another one (``other_name_words``: "the Reuters Institute", "LONDON Stock
+        Exchange")."""
+        return self._other_name is not None and self._other_name.match(text, end) is not None
+
+    def misspelt(self, word: str) -> Agency | None:
+        """The agency one of whose one-word names of five letters or more, not guarded, is
+        ``word`` give or take one letter (``REUTE``, ``REUITER``, ``RUTER``: Reuters), when
+        only one agency is that near; for a closing sign-off, where nothing else stands."""
+        key = _fold(word)
+        if len(key) < 5 or not key.isalpha():
+            return None
+        near = {agency for alias, agency in self._near_names()
+                if abs(len(alias) - len(key)) <= 1 and one_edit_apart(key, alias)}
+        return near.pop() if len(near) == 1 else None
+
+    def _near_names(self) -> tuple[tuple[str, Agency], ...]:
+        if self._one_word_names is None:
+            self._one_word_names = tuple(
+                (key, agency) for agency in self.agencies
+                for alias in (agency.name, *agency.aliases)
+                if len(key := _fold(alias)) >= 5 and key.isalpha()
+                and alias not in agency.guarded)
+        return self._one_word_names
 
     def spelled(self, text: str) -> Agency | None:
         """The agency written exactly as ``text`` in one of the spellings ``find_all`` matches
@@ -251,7 +354,7 @@ class Registry:
         if any(folded.endswith(_fold(a)) for a in (agency.full_name, *agency.aliases) if " " in a):
             return False
         initials: list[str] = []
-        for word in reversed(re.findall(r"[^\W_]+(?:['’][^\W_]+)?", window)):
+        for word in reversed(_WORDS.findall(window)):
             if len(initials) == len(form.acronym):
                 break
             if word[0].isupper():
@@ -356,6 +459,7 @@ class _Document:
     before: list[str]
     after: list[str]
     other_name_words: list[str]
+    phrases: dict[str, dict[str, list[str]]]
 
 
 def _parse(data: Any, source: str) -> _Document:
@@ -378,6 +482,7 @@ def _parse(data: Any, source: str) -> _Document:
     other_name_words = data.get("other_name_words", [])
     if not _is_str_list(other_name_words):
         raise RegistryError(f"{source}: 'other_name_words' must be a list of non-empty strings")
+    phrases = _parse_phrases(data.get("phrases", {}), source)
     entries = data.get("agencies")
     if not isinstance(entries, list):
         raise RegistryError(f"{source}: 'agencies' must be a list of agency objects")
@@ -422,7 +527,29 @@ def _parse(data: Any, source: str) -> _Document:
                                aliases=tuple(dict.fromkeys(aliases)), country=country,
                                kind=entry["kind"], guarded=tuple(guarded)))
     return _Document(agencies, list(cues.get("before", [])), list(cues.get("after", [])),
-                     list(other_name_words))
+                     list(other_name_words), phrases)
+
+
+def _parse_phrases(data: Any, source: str) -> dict[str, dict[str, list[str]]]:
+    """``phrases``: {"about": text, language code: {kind: [phrase, ...]}}."""
+    if not isinstance(data, dict):
+        raise RegistryError(f"{source}: 'phrases' must be an object of languages")
+    out = {}
+    for language, kinds in data.items():
+        if language == "about":
+            continue
+        where = f"{source}: phrases.{language}"
+        if not isinstance(kinds, dict):
+            raise RegistryError(f"{where}: expected an object of phrase lists")
+        unknown = set(kinds) - set(PHRASE_KINDS)
+        if unknown:
+            raise RegistryError(f"{where}: unknown kinds {sorted(unknown)}; accepted: "
+                                f"{list(PHRASE_KINDS)}")
+        for kind, items in kinds.items():
+            if not _is_str_list(items):
+                raise RegistryError(f"{where}.{kind}: must be a list of non-empty strings")
+        out[language] = kinds
+    return out
 
 
 def _is_str_list(value: Any) -> bool:
@@ -463,7 +590,7 @@ def default_registry() -> Registry:
     """The shipped registry, loaded once per process."""
     doc = _read(DEFAULT_PATH)
     return Registry(_merge([], doc.agencies, str(DEFAULT_PATH)), tuple(doc.before),
-                    tuple(doc.after), tuple(doc.other_name_words))
+                    tuple(doc.after), tuple(doc.other_name_words), Phrases.of(doc.phrases))
 
 
 def load_registry(extra_path: str | os.PathLike[str] | None = None) -> Registry:
@@ -483,4 +610,6 @@ def _load_extended(path: str) -> Registry:
     return Registry(_merge(base.agencies, extra.agencies, path),
                     tuple(dict.fromkeys(base.before + extra.before)),
                     tuple(dict.fromkeys(base.after + extra.after)),
-                    tuple(dict.fromkeys(base.other_name_words + extra.other_name_words)))
+                    tuple(dict.fromkeys(base.other_name_words + extra.other_name_words)),
+                    Phrases.of({**{f"base {k}": v for k, v in base.phrases.items()},
+                                **{f"extra {k}": v for k, v in extra.phrases.items()}}))

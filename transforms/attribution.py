@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from transforms.agencies import Agency, Registry, default_registry
+from transforms.agencies import Agency, Phrases, Registry, default_registry
 from transforms.clean import without_picture_date
 
 if TYPE_CHECKING:
@@ -110,7 +110,10 @@ _JUNK_LINE = re.compile(
       | (?i:to\ contact|follow|read\ more|also\ read|related|sign\ up|click\ here|
          download|join\ the\ discussion|most\ popular|share)\b.*
     )\s*$""", re.VERBOSE)
-_DESK_INITIALS = re.compile(r"(?:\s+[A-Z]{2,4}){1,5}\s*$")
+_DESK_INITIALS = re.compile(r"(?:\s+[A-Z]{1,4}){1,5}\s*$")
+# What a transmission leaves after a closing agency name: a shown carriage return (^M), a
+# time (REUTER11:43), desk letters glued to dots (REUTER...).
+_TRANSMISSION_TAIL = re.compile(r"(?:\^[@-_]|\d{1,2}:\d{2}|[\s.])+$")
 # What ends the sentence before a paragraph's closing sign-off ("... Ministry. REUTERS").
 _SENTENCE_BREAKS = (". ", "! ", "? ", "\" ", "” ", "’ ", ") ", "] ")
 # Any of them (or, where a caption's credit may start, also "|") written backwards, to find
@@ -118,11 +121,7 @@ _SENTENCE_BREAKS = (". ", "! ", "? ", "\" ", "” ", "’ ", ") ", "] ")
 # beats looking for each of them in turn.
 _SENTENCE_BREAK_REVERSED = re.compile("|".join(re.escape(b[::-1]) for b in _SENTENCE_BREAKS))
 _CAPTION_BREAK_REVERSED = re.compile(_SENTENCE_BREAK_REVERSED.pattern + r"|\|")
-_CREDIT_LEAD = re.compile(
-    r"^[\s\-–—=_(\[]*(?:with\s+(?:additional\s+)?(?:inputs?|reports?|reporting)\s+(?:from|by)"
-    r"|sources?\s*:|additional\s+sources?\s*[•:]?|by)\s*", re.IGNORECASE)
 _HYPHEN = re.compile("-")
-_LIST_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b)\s*")
 _COPYRIGHT = re.compile(r"^\s*[\[(]?\s*(?:©|\(c\)|copyright\b|all\s+rights\s+reserved)",
                         re.IGNORECASE)
 _ROLE_LINE = re.compile(
@@ -133,7 +132,8 @@ _ROLE = re.compile(
     r"\s+(?:by|from)\s+(?P<names>[^;()\n]+)", re.IGNORECASE)
 _LABEL_LINE = re.compile(r"^\s*(?P<role>Translator|Editor|Edited by|Written by)\s*:?\s+"
                          r"(?P<names>[^;()\n]{2,80}?)\s*$")
-_BY_LINE = re.compile(r"^\s*\(?\s*By\s+(?P<names>[^()\n]{2,100}?)\s*\)?\s*$", re.IGNORECASE)
+# What follows a byline's lead word (Registry.byline_lead: "By", "Por", "Von:") on its line.
+_BY_NAMES = re.compile(r"(?P<names>[^()\n]{2,100}?)(?:\s*\([^()\n]{2,40}\))?\s*\)?\s*$")
 _CONTRIBUTED = re.compile(
     r"(?P<names>(?:[^.!?\n]|(?<=\b[A-Z])\.){3,200}?)\s+contributed(?:\s+(?:to\s+this\s+(?:report|story)|"
     r"(?:additional\s+)?reporting))?\.?\s*$")
@@ -148,6 +148,8 @@ _ROLE_NAMES = {
     "with assistance": "assistance", "translator": "translation", "editor": "editing",
     "edited by": "editing", "written by": "writing",
 }
+# A byline's names and agencies: "Jane Doe, Reuters", "Hans Müller (dpa)".
+_BYLINE_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bwith\b|&|\||●|/|\()\s*")
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bwith\b|&|\||●|/)\s*")
 _TEAM = re.compile(r"(?:\s+[A-Z][\w-]*){0,2}\s+(?:bureau|staff|desk|newsroom|team|editor|"
                    r"correspondent|reporter|writer|journalist)$", re.IGNORECASE)
@@ -158,51 +160,16 @@ _NOT_PERSON = re.compile(
     r"courtesy|via|staff|desk|writer|correspondent|news|updated?|archives?)\b", re.IGNORECASE)
 
 # --- citations --------------------------------------------------------------------------------
-# "according to [North Korea's state media] KCNA": cue phrases (as word tuples) and the
-# descriptors that may stand between a cue and the agency; also the cues and descriptors of
-# the other languages agencies file in ("según la agencia EFE", "laut der APA", "selon
-# l'AFP" is one word "l'AFP", not matched; "consultados por EFE").
-_CUES = frozenset({
-    ("told",), ("telling",), ("citing",), ("according", "to"), ("quoted", "by"), ("cited", "by"),
-    ("carried", "by"), ("reported", "by"), ("published", "by"), ("released", "by"),
-    ("polled", "by"), ("surveyed", "by"), ("interviewed", "by"), ("poll", "by"),
-    ("survey", "by"), ("report", "by"), ("statement", "by"), ("data", "from"),
-    ("report", "from"), ("speaking", "to"), ("spoke", "to"), ("said", "to"),
-    ("tally", "by"), ("count", "by"), ("analysis", "by"), ("calculations", "by"),
-    ("estimate", "by"), ("investigation", "by"), ("in", "an", "interview", "with"),
-    ("compiled", "by"),
-    ("según",), ("segun",), ("selon",), ("d'après",), ("secondo",), ("segundo",), ("laut",),
-    ("consultados", "por"), ("consultadas", "por"), ("citado", "por"), ("citada", "por"),
-    ("cité", "par"), ("citée", "par"), ("citato", "da"), ("citata", "da")})
+# "according to [North Korea's state media] KCNA": the cue phrases and the descriptors that may
+# stand between a cue and the agency are the registry's, per language (agencies.json
+# "phrases": "según la agencia EFE", "gegenüber der dpa", "à l'AFP", "all'ANSA").
 _INVERTED_VERBS = frozenset({"reported", "reports", "said", "says", "wrote", "added"})
-_DESCRIPTORS = frozenset({
-    "the", "a", "an", "its", "their", "official", "state", "state-run", "state-owned",
-    "state-controlled", "government-run", "semi-official", "semiofficial", "national", "public",
-    "government", "news", "media", "agency", "wire", "service", "broadcaster", "television",
-    "tv", "newspaper", "daily", "outlet",
-    "la", "el", "le", "il", "lo", "o", "die", "der", "agencia", "agence", "agenzia", "agência",
-    "agentur", "nachrichtenagentur", "oficial", "officielle", "ufficiale", "estatal",
-    "staatliche", "staatlichen"})
 _NATIONALITY = re.compile(r"[A-Z][a-z]+(?:an|ese|ish|i|ch)$")
-_CITED_AFTER = re.compile(
-    r"(?:\s*\([^()]{2,12}\))?"  # "Qatar News Agency (QNA) reported"
-    r"(?:['’]s(?:\s+[A-Z][\w.'’-]*){0,3})?"  # "Xinhua's report", "Bloomberg's Mark Gurman"
-    r"(?:\s+(?:state\s+)?(?:news\s+)?(?:agency|service|wire|television|TV|broadcaster|"
-    r"newspaper|daily|news|media))?"
-    r"(?:\s+(?:poll|survey|tally|calculations?|analysis|count|estimates?|review|"
-    r"investigation|report)s?\b"
-    r"|,?(?:\s+(?:also|earlier|later|previously|separately|on\s+\w+|late\s+\w+|last\s+\w+|"
-    r"this\s+\w+|today|yesterday|in\s+a\s+(?:report|statement|dispatch|commentary)))*,?\s+"
-    r"(?:reported|reports|said|says|quoted|cited|wrote|added|announced|stated|published|"
-    r"carried|showed|claimed|confirmed|noted|quoting|citing|warned|urged|broadcast|aired|"
-    r"writes|meldete|meldet|berichtete|berichtet|informó|informa|reportó|señaló|indicó|"
-    r"rapporte|indique|riferisce|informou|noticiou|a\s+rapporté|ha\s+riferito|hat\s+berichtet)"
-    r"\b)")
-
 # --- photo credits ----------------------------------------------------------------------------
 _PHOTO_LEAD = re.compile(
     r"^\s*[(\[]?\s*(?:(?:file\s*:\s*)?(?:photo|photos|photograph|photographer|picture|pictures|"
     r"image|images|foto)(?:\s+credits?)?\s*(?:by|:|/)|credits?\s*:|©|\(c\)|copyright\b"
+    r"|(?:image|photo|picture)\s+copyright\b"
     r"|(?:illustrative|illustration|file|handout|archive|representative|representational|stock)"
     r"\s+(?:photo|image|picture)s?\s*:)\s*",
     re.IGNORECASE)
@@ -210,8 +177,15 @@ _PHOTO_LEAD = re.compile(
 # (found in the same pass over the text as the agency mentions).
 _CREDIT_HINTS = ("/", *(v for w in ("photo", "image", "credit", "foto")
                         for v in (w, w.title(), w.upper())))
-_PHOTO_SPLIT = re.compile(r"\s*(?:/|\||;|,|\s+via\s+|\s+-\s+|\s+–\s+|\s+—\s+)\s*")
-_PHOTO_WORDS = re.compile(r"\s+(?:photo|photos|foto|images?|pictures?)$", re.IGNORECASE)
+# Full-width forms (U+FF01-FF5E) and the ideographic space, as their ASCII characters.
+_HALF_WIDTH = {**{code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}, 0x3000: " "}
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+# A sentence's full stop with a capitalised credit right after it, no space between.
+_GLUED_CREDIT = re.compile(r"[a-z)][.。](?=[A-Z][^.]*$)")
+# BBC-style captions open with the credit: "Image copyright Reuters Image caption Protesters ...".
+_COPYRIGHT_LEAD = re.compile(r"(?:image|photo|picture)\s+copyright\b", re.IGNORECASE)
+_CAPTION_LABEL = re.compile(r"\s+(?:image\s+caption|caption)\b", re.IGNORECASE)
+_PHOTO_WORDS = re.compile(r"\s+(?:photo|photos|foto|images?|pictures?|pool)$", re.IGNORECASE)
 
 _PHOTO_KINDS = ("photo_credit", "caption")
 
@@ -322,32 +296,39 @@ def _last_break(line: str, start: int, end: int, breaks_reversed: re.Pattern[str
     return end - found.start() if found else 0
 
 
-def _cue_before(text: str, start: int) -> bool:
+def _cue_before(text: str, start: int, phrases: Phrases) -> bool:
     """Whether the words before ``start`` cite a source: a cue ("according to", "told",
     "quoted by", ", reported") then up to five descriptors ("the", "state media",
     "North Korea's", "Russian")."""
+    descriptors = phrases.descriptors
     words = text[max(0, start - 90):start].split()
     if start > 90:
         words = words[1:]  # may be cut
     i = len(words)
     skipped = 0
-    while i > 0 and skipped < 6:
+    cues, cue_ends = phrases.citation_cues, phrases.cue_ends
+    while True:
+        # a cue may end here, after the descriptors skipped so far ("dijo a | la agencia")
+        if i and words[i - 1].lower() in cue_ends:
+            cue = tuple(map(str.lower, words[max(0, i - 4):i]))  # the last four words before
+            if cue[-1:] in cues or cue[-2:] in cues or cue[-3:] in cues or (
+                    len(cue) == 4 and cue in cues):
+                return True
+        if i == 0 or skipped >= 6:
+            break
         word = words[i - 1]
         if word[-1] in ",.;:!?)" and skipped:
             return False
         # a nationality ("Russian") starts with a capital too, so a lowercase word needs
         # no regex
-        if not (word.lower() in _DESCRIPTORS
+        if not (word.lower() in descriptors
                 or word[0].isupper() and (_NATIONALITY.match(word)
                                           or word.endswith(("'s", "’s")) or skipped
                                           and words[i].endswith(("'s", "’s", "ern")))):
             break
         i -= 1
         skipped += 1
-    cue = tuple(map(str.lower, words[max(0, i - 4):i]))  # the last four words before
-    if cue[-1:] in _CUES or cue[-2:] in _CUES or len(cue) == 4 and cue in _CUES:
-        return True
-    if i >= 2 and cue[-1].strip("\"”") in _INVERTED_VERBS:
+    if i >= 2 and words[i - 1].lower().strip("\"”") in _INVERTED_VERBS:
         before = words[i - 2]
         return before[-1] in ",\"”" or words[i - 1][0] in "\"”"
     return False
@@ -411,8 +392,9 @@ class _Collector:
             return None  # no agency list is that long
         found: list[Hit] = []
         # what _LIST_SPLIT splits on, checked first: most strings checked are no list
-        listed = "," in s or ";" in s or "&" in s or "and" in s
-        for at, part in _parts(s, _LIST_SPLIT) if listed else _parts_of_one(s):
+        listed = ("," in s or ";" in s or "&" in s
+                  or " " in s and self.registry.list_word.search(s) is not None)
+        for at, part in _parts(s, self.registry.list_split) if listed else _parts_of_one(s):
             part = part.strip(_DECORATION)
             at = s.find(part, at)
             agency = self.agency(part)
@@ -443,15 +425,28 @@ class _Collector:
         if dateline.byline:
             self.byline(dateline.byline, "byline", None, 0)
 
+    def byline_line(self, line: str) -> bool:
+        """A line holding a byline and nothing else: "By Jane Doe", "(Por Agencia EFE)"."""
+        lead = self.registry.byline_lead.match(line)
+        return lead is not None and _BY_NAMES.match(line, lead.end()) is not None
+
     def byline(self, line: str, field: str, index: int | None, offset: int) -> None:
-        """"By Jane Doe, Reuters", "Jane Doe | AP", "By JOSH BOAK and ZEKE MILLER", "KYODO"."""
-        lead = re.match(r"^\s*\(?\s*by\s+", line, re.IGNORECASE)
+        """"By Jane Doe, Reuters", "Jane Doe | AP", "By JOSH BOAK and ZEKE MILLER", "KYODO",
+        "Por Agencia EFE" (descriptors before the agency's name are left out)."""
+        lead = self.registry.byline_lead.match(line)
         start = lead.end() if lead else 0
-        for at, part in _parts(line[start:], _NAME_SPLIT):
+        descriptors = self.registry.phrases.descriptors
+        for at, part in _parts(line[start:], _BYLINE_SPLIT):
             bare = part.rstrip(" ).").strip()
             team = _TEAM.search(bare)
             bare = bare[:team.start()] if team else bare
             agency = self.agency(bare)
+            words = bare.split()
+            while agency is None and len(words) > 1 and words[0].lower() in descriptors:
+                at += bare.index(words[1])
+                bare = bare[bare.index(words[1]):]
+                words = words[1:]
+                agency = self.agency(bare)
             if agency is not None:
                 at += offset + start
                 self.add(agency, "credit", "byline", field, index, at, at + len(bare))
@@ -479,16 +474,18 @@ class _Collector:
             if following is None:
                 break  # the last line is never a byline (nor is a missing one)
             start, line = current
-            if number >= head and (_ends_sentence(line) or ". " in line
-                                   or line.count(" ") >= 15):
+            sentence = number >= head and (_ends_sentence(line) or ". " in line
+                                           or line.count(" ") >= 15)
+            byline = len(line) < 90 and self.byline_line(line)  # "By Jane Doe (AP)"
+            if sentence and not byline:
                 break
             body = number + 1
-            if len(line) < 90 and (_BY_LINE.match(line) or self.agency_list(line)
+            if len(line) < 90 and (byline or self.agency_list(line)
                                    or ("|" in line or "●" in line) and not _ends_sentence(line)):
                 self.byline(line, "text", None, start)
                 used.append((start, start + len(line)))
-        for start, line in lines.backwards(body):
-            signoff = self.signoff(line)
+        for number, (start, line) in enumerate(lines.backwards(body)):
+            signoff = self.signoff(line, last=number == 0)
             if signoff:
                 self.add_hits(signoff, "credit", "signoff", "text", None, start)
                 used.append((start, start + len(line)))
@@ -514,17 +511,19 @@ class _Collector:
                 break
         return used
 
-    def signoff(self, segment: str) -> list[Hit] | None:
+    def signoff(self, segment: str, last: bool = False) -> list[Hit] | None:
         """A sign-off standing alone: "-- BERNAMA", "(ANI)", "==Kyodo", "/TASS/", "PTI ABC
         DEF", "WAM/Tariq Alfaham", "- Emirates News Agency, WAM -", "With inputs from AP, AFP",
-        "Source: Reuters", "dj/rc (dpa, AFP)"."""
+        "Source: Reuters", "dj/rc (dpa, AFP)", "REUTER^M", "REUTER11:43/VB", "REUTER E". On
+        the story's ``last`` line one word also counts in any case ("reuter") or one letter
+        off ("REUTE")."""
         listed = _SLUG_THEN_LIST.match(segment) or (
             "with" in segment and _OUTLET_WITH.match(segment))
         if listed:
             found = self.agency_list(listed["list"])
             return [(listed.start("list") + s, listed.start("list") + e, a)
                     for s, e, a in found] if found else None
-        lead = _CREDIT_LEAD.match(segment)
+        lead = self.registry.credit_lead.match(segment)
         start = lead.end() if lead else 0
         body = segment[start:].rstrip(_DECORATION).lstrip(_DECORATION)
         start = segment.find(body, start) if body else start
@@ -532,10 +531,18 @@ class _Collector:
             body = body.split("/", 1)[0]  # "WAM/Tariq Alfaham/Hatem Mohamed"
         if not body or len(body) > 80:
             return None
+        if body[-1:].isdigit() or body[-2:-1] == "^":
+            tail = _TRANSMISSION_TAIL.search(body, 1)
+            if tail:
+                body = body[:tail.start()]
         found = self.agency_list(body)
-        last = body.rstrip()[-2:]  # desk initials end in two capitals (_DESK_INITIALS)
-        desk = None if found or not ("A" <= last[:1] <= "Z" and "A" <= last[1:] <= "Z") else (
-            _DESK_INITIALS.search(body))
+        if not found and last and body.isalpha():
+            agency = self.registry.lookup(body) if len(body) >= 5 else None
+            agency = agency or self.registry.misspelt(body)
+            found = [(0, len(body), agency)] if agency else None
+        end = body.rstrip()[-2:]  # desk initials end in a capital (_DESK_INITIALS)
+        desk = None if found or not ("A" <= end[1:] <= "Z" and (
+            end[:1] == " " or "A" <= end[:1] <= "Z")) else _DESK_INITIALS.search(body)
         if desk and desk.start() > 0:
             found = self.agency_list(body[:desk.start()])
         return [(start + s, start + e, a) for s, e, a in found] if found else None
@@ -553,7 +560,7 @@ class _Collector:
             self.names(label["names"], start + label.start("names"),
                        _ROLE_NAMES[label["role"].lower()], "contributors")
             return True
-        if line.lstrip().startswith("(By ") and _BY_LINE.match(line):
+        if line.lstrip().startswith("(") and self.byline_line(line):
             self.byline(line, "text", None, start)
             return True
         contributed = _CONTRIBUTED.search(line) if "contributed" in line else None
@@ -620,9 +627,9 @@ class _Collector:
         for start, end, agency in mentions:
             if first <= start < last and any(s <= start < e for s, e in used):
                 continue
-            if _CITED_AFTER.match(text, end, end + 90):
+            if self.registry.cited_after.match(text, end, end + 90):
                 rule = "cited_verb"
-            elif _cue_before(text, start):
+            elif _cue_before(text, start, self.registry.phrases):
                 rule = "cited_source"
             else:
                 continue
@@ -635,6 +642,13 @@ class _Collector:
         REUTERS", "(AFP)")."""
         if credit_line:
             self.photo_credit(line, 0, field, index)
+            return
+        if not line.isascii() and _FULL_WIDTH.search(line):
+            line = line.translate(_HALF_WIDTH)  # "（Photo／Kyodo）": same length, offsets hold
+        lead = _COPYRIGHT_LEAD.match(line) if line[:1] in "IiPp" else None
+        label = _CAPTION_LABEL.search(line, lead.end()) if lead else None
+        if label is not None:            # "Image copyright Reuters Image caption ..."
+            self.photo_credit(line[:label.start()], 0, field, index)
             return
         tail = self.caption_credit(line, lone=True)
         if tail is not None:
@@ -684,12 +698,15 @@ class _Collector:
             bracketed = True
         else:
             start = _last_break(line, 0, end, _CAPTION_BREAK_REVERSED)
+            if start == 0 and lone:     # "... on Monday.AFP": a credit glued to the caption
+                glued = _GLUED_CREDIT.search(line, max(0, end - 60), end)
+                start = glued.end() if glued else 0
             bracketed = False
         credit = line[start:end - bracketed].strip()
         if not credit or len(credit) > 100:
             return None
         start = line.find(credit, start)
-        parts = _parts(credit, _PHOTO_SPLIT) if "/" in credit else []
+        parts = _parts(credit, self.registry.photo_split) if "/" in credit else []
         labelled = _PHOTO_LEAD.match(credit) is not None or (
             len(parts) > 1 and any(self.agency_list(_PHOTO_WORDS.sub("", p.strip(" .")))
                                    for _, p in parts))
@@ -698,6 +715,9 @@ class _Collector:
         if not lone or (strict and not bracketed) or (not bracketed and start == 0):
             return None
         if self.agency_list(credit) is not None or (bracketed and " - " in credit):
+            return credit, start
+        name, comma, agency = credit.rpartition(",")   # "... storm. Jane Doe, AP"
+        if comma and _looks_like_person(name.strip()) and self.agency_list(agency.strip()):
             return credit, start
         return None
 
@@ -711,7 +731,7 @@ class _Collector:
         credit = without_picture_date(credit)  # "CNA photo Jan. 13, 2025"
         hits: list[Hit] = []
         photographer = None
-        for at, part in _parts(credit, _PHOTO_SPLIT):
+        for at, part in _parts(credit, self.registry.photo_split):
             bare = part.strip(" .()[]")
             at += offset + part.find(bare)
             unlabelled = _PHOTO_WORDS.sub("", bare)  # "Xinhua Photo": "Xinhua"

@@ -5,7 +5,8 @@ scripts, styles, iframes, forms, nav/aside/footer, screen-reader-only text), rec
 embedded posts (tweets, Instagram...) and figures as ``Removed`` items in document order,
 and splits the rest into paragraphs at block elements and ``<br>`` (table rows become
 paragraphs, cells are joined by spaces). ``clean_text`` takes one paragraph per line;
-hard-wrapped paragraphs separated by blank lines are joined back together.
+hard-wrapped paragraphs separated by blank lines, or begun by an indented line (wire copy),
+are joined back together.
 
 Both then normalise each paragraph (entities left over from double escaping decoded,
 mojibake repaired by ftfy when a cheap check says it is there, NFC, invisible characters
@@ -279,8 +280,11 @@ def _repair(p: str, entities: bool, mojibake: bool) -> str:
 
 
 def _text_pieces(text: str) -> list[str]:
-    """Plain text to paragraph candidates: lines, or hard-wrapped blocks joined."""
+    """Plain text to paragraph candidates: lines, or hard-wrapped paragraphs joined (marked
+    by blank lines between them, or by an indented first line)."""
     lines = text.splitlines()
+    if len(lines) >= 3 and _indents_paragraphs(lines):
+        return _indented_pieces(lines)
     if len(lines) < 3 or not any(not line.strip() for line in lines):
         return lines
     pieces: list[str] = []
@@ -294,6 +298,44 @@ def _text_pieces(text: str) -> list[str]:
         else:
             pieces.extend(block)
         block = []
+    return pieces
+
+
+#: A line of wrapped text (one that the next, unindented line may continue) is this long.
+_WRAPPED_LINE = range(40, 101)
+
+
+def _indents_paragraphs(lines: list[str]) -> bool:
+    """Wire text that starts each paragraph with an indent and wraps its lines at a fixed
+    width (``    The company said it\nwould...``): two lines other than the first are
+    indented, and an unindented line follows one of wrapping length broken mid-sentence."""
+    indented = 0
+    wrapped = False
+    previous = lines[0].rstrip()
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t"):
+            indented += bool(line.strip())
+        elif line and len(previous) in _WRAPPED_LINE and previous[-1] not in ".!?:\"”’":
+            wrapped = True
+        if indented >= 2 and wrapped:
+            return True
+        previous = line.rstrip()
+    return False
+
+
+def _indented_pieces(lines: list[str]) -> list[str]:
+    """One piece per paragraph: a new one at an indented or blank line, or after a short line
+    (a heading, a dateline alone, a table row); an unindented line after a line of wrapping
+    length continues it."""
+    pieces: list[str] = []
+    previous = 0
+    for line in lines:
+        stripped = line.strip()
+        if stripped and pieces and line[:1] not in (" ", "\t") and previous in _WRAPPED_LINE:
+            pieces[-1] = f"{pieces[-1]} {stripped}"
+        else:
+            pieces.append(stripped)
+        previous = len(line.rstrip()) if stripped else 0
     return pieces
 
 

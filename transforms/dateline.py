@@ -47,6 +47,7 @@ from transforms.gazetteer import (
     default_gazetteer,
     normalize_key,
 )
+from transforms.spelling import one_edit_apart
 
 #: How many opening paragraphs may hold the dateline (headline, promo, caption, credit, body).
 MAX_PARAGRAPHS = 5
@@ -62,6 +63,13 @@ CONTEXT_CHARS = 300
 #: A place before a colon and nothing else ("NEW DELHI:") must be a city at least this big
 #: (or a hand-kept place): "CLINTON: I did not..." is a transcript, not a dateline.
 COLON_MIN_POPULATION = 50_000
+#: A bare dateline may name a city by another of its names (``München/London –``, ``Wien:``)
+#: when the city is this big.
+BARE_OTHER_NAME_MIN_POPULATION = 100_000
+#: A name no place has, in a dateline whose shape leaves no doubt (agency or wire date), is
+#: read as a misspelling of a city's name one letter away when the city is this big
+#: (``ALTANTA``: Atlanta); smaller places are too many to guess among.
+MISSPELT_MIN_POPULATION = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +145,16 @@ def _alternation(words: list[str]) -> str:
 # A letter of the Latin (with its extensions and Vietnamese), Greek or Cyrillic scripts:
 # an explicit class is several times faster for the regex engine than [^\W\d_].
 _L = "[A-Za-zªºÀ-ÖØ-öø-ɏΆ-ώЀ-ӿḀ-ỿ]"
-# A word of a place name: WINSTON-SALEM, N'DJAMENA, or an abbreviation: ST., D.C. Other words
+# A word of a place name: WINSTON-SALEM, N'DJAMENA, or an abbreviation: ST., D.C., W.Va., N.C
+# (before a comma). Other words
 # take no dot, so that "MOSCOW. Oct 17" and "ASTANA. KAZINFORM -" end the place at the dot.
-_WORD = rf"(?:(?:{_L}\.){{2,3}}|{_L}{{1,3}}\.(?=[ \u00a0]{_L})|{_L}[{_L[1:-1]}'’\-]*+)"
-# Up to six words, as many as there are: no backtracking keeps a failed match cheap.
-_PLACE = rf"(?>{_WORD}(?:[ \u00a0]{_WORD}){{0,5}})"
+_WORD = (rf"(?:{_L}\.(?:{_L}{{1,3}}\.){{1,2}}|{_L}\.{_L}(?=,)|{_L}{{1,3}}\.(?=[ \u00a0]{_L})"
+         rf"|{_L}[{_L[1:-1]}'’\-]*+)")
 _MONTH_WORD = rf"(?i:{_alternation(list(MONTHS))})(?!{_L})"
 _MONTH = _MONTH_WORD + r"\.?"
+# Up to six words, as many as there are (no backtracking keeps a failed match cheap), but not
+# a month and its day (``JOHANNESBURG March 13``, ``RICHMOND, Va. Feb 26``).
+_PLACE = rf"(?>{_WORD}(?:[ \u00a0](?![A-Za-z]{{3,9}}\.?\s*\d){_WORD}){{0,5}})"
 _DAY = r"\d{1,2}(?:st|nd|rd|th|er)?(?!\d)"
 _DATE = (rf"(?:{_DAY}\.?\s+(?i:de\s+)?{_MONTH}(?:,?\s+(?i:de\s+)?\d{{4}})?"
          rf"|{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?"
@@ -162,33 +173,44 @@ _HEAD = re.compile(rf"""
     (?P<prefix>{_PREFIX})?
     (?:\((?P<lead>{_AGENCIES})\)\s*{_DASH}\s*)?            # (ANSA) - ROMA, 17 OTT -
     (?:
-        (?P<places>{_PLACE}(?:\s?/\s?{_PLACE}){{0,5}})
-        (?:\s*,\s*(?P<region>{_PLACE}\.?)                    # BOSTON, Mass.
+        (?!{_MONTH}\s*\d)(?P<places>{_PLACE}(?:\s?/\s?{_PLACE}){{0,5}})
+        (?:\s*,\s*(?!{_MONTH}\s*[-–—\d])(?P<region>{_PLACE}\.?)  # BOSTON, Mass.
+           (?:\s*,\s*(?!{_MONTH}\s*[-–—\d])(?P<region2>{_PLACE}\.?))?  # Washington, DC, USA
           | (?:\s*\((?P<pregion>{_PLACE})\))?\s*\[(?P<bregion>{_PLACE})\])?  # NAME (Assam) [India]
-        (?:(?:\s*[,;]\s*|\.?\s+)(?P<date>{_DATE}))?
+        (?:(?:\s*[,;]\s*(?:-\s+)?|\.?\s+)(?P<date>{_DATE})     # BOSTON, Mass., - March 4
+          | \s*,\s*(?P<odd_date>(?P<odd_month>{_L}{{3,9}})\.?(?:\s+\w{{1,3}})?)  # , Marc 3 -
+            (?=,?\s*[-–—]))?                                                  # , April -
       | (?P<date_only>{_DATE})
     )
     (?:\s*\((?P<paren>{_AGENCIES})\)                       # (Reuters)  (tca/dpa)
+      | \s*\((?P<pdate>{_DATE})\)                          # WASHINGTON (Aug. 13) --
       | \.?\s*/(?P<slash>{_AGENCY})/                     # /TASS/
       | (?:\s*[,;]\s*|\.?\s+)(?P<bare>{_BARE_AGENCY})(?=\s*(?:{_DASH}|:)|\.\s)   # , SPA --
     )?
-    (?:(?P<sep>\s*(?:--|[–—―]|\.-|:(?=\s|$))|\s+[-_]|-(?=\s))\s*   # - – — -- _ .- :
+    (?:(?P<sep>,?\s*(?:--|[–—―]|\.-|:(?=\s|$))|,?\s+[-_]|-(?=\s|$)|\.(?=\s))\s*  # - – -- _ : .
       | (?(paren)\.?\s+|(?(slash)\.?\s+|(?(bare)\.\s+|(?!))))   # (PTI) The; /TASS/. The
     )
     """, re.VERBOSE)
 # Cheap test first: a dateline has a comma, bracket, slash, colon, dash or digit in one of its
 # first seven words, and before it no lower-case word of four letters or more ("de", "am",
-# "the" may be part of a name), unless the place is one word ("jakarta (ANTARA) -"). Most body
+# "the" may be part of a name), unless the place is one word ("jakarta (ANTARA) -"), a word and
+# a full stop ("Berlin. Die") or a few words, a comma and a month ("des moines, april 7 -"). Most body
 # paragraphs and headlines fail it and skip the full pattern.
 _STRUCTURE = r",(\[/:–—―_\-\d"
 _QUICK = re.compile(
     rf"[^\s{_STRUCTURE}]*+[{_STRUCTURE}]"
     rf"|[^\s{_STRUCTURE}]++\s++[{_STRUCTURE}]"
     rf"|(?:(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]++\s++){{1,6}}+"
-    rf"(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]*+[{_STRUCTURE}]")
+    rf"(?![a-z][^\s{_STRUCTURE}]{{3}})[^\s{_STRUCTURE}]*+[{_STRUCTURE}]"
+    rf"|[^\s{_STRUCTURE}.]++\.\s"                           # Berlin. Die Regierung
+    rf"|[^\s,]++(?:\s[^\s,]++){{0,2}}+,\s*{_MONTH_WORD}")   # des moines, april 7 -
 _POST_AGENCY = re.compile(rf"(?P<name>{_L}[^.\n\d]{{0,30}}?)\.(?:\s+|$)")   # — РИА Новости.
 _BYLINE = re.compile(r"(?:By|BY)\s+\S")
+# What may stand before a dateline, ended by a comma or a dash: "AFP, ", "Canadian Press - ".
+_PREFIX_END = re.compile(r"(?P<prefix>[^\W\d][^,\-–—:()/\n]{1,40}?)(?:,|\s[-–—]{1,2})\s+(?=[^\W\d_]|\()")
 _WORD_START = re.compile(r"\s+(?=\S)")
+# Up to four words in capitals, then a capitalised word in lower case: NEW YORK Another ...
+_CAPS_OPENING = re.compile(r"(?P<place>[A-Z][A-Z.'’\-]*(?: [A-Z][A-Z.'’\-]*){0,3}) (?=[A-Z][a-z])")
 
 #: Openers that look like a place before a colon or dash but never are one.
 LABELS = frozenset(normalize_key(w) for w in (
@@ -238,33 +260,72 @@ def strip_dateline(paragraphs: Sequence[str], dateline: Dateline) -> tuple[str, 
 def _parse_paragraph(paragraph: str, index: int, paragraphs: Sequence[str],
                      published_at: datetime | None, gazetteer: Gazetteer,
                      registry: Registry) -> Dateline | None:
-    if not paragraph or not (paragraph[0].isalpha() or paragraph[0] == "("):
-        return None
+    start = len(paragraph) - len(paragraph.lstrip("*")) if paragraph[:1] == "*" else 0
+    if not paragraph[start:] or not (paragraph[start].isalpha() or paragraph[start] == "("):
+        return None                         # a transmission's "****" before it is skipped
+    following = paragraphs[index + 1] if index + 1 < len(paragraphs) else ""
     if _BYLINE.match(paragraph):
-        found = _after_byline(paragraph, index, published_at, gazetteer, registry)
+        found = _after_byline(paragraph, index, following, published_at, gazetteer, registry)
+    elif _QUICK.match(paragraph, start) is None:  # most paragraphs: checked here, no call
+        found = None
     else:
-        found = _parse_at(paragraph, 0, index, published_at, gazetteer, registry)
-    if found is None:
-        found = _place_alone(paragraph, index, paragraphs, gazetteer)
+        found = _parse_at(paragraph, start, index, following, published_at, gazetteer,
+                          registry)
+    if found is None or any(p.country is None for p in found.places):
+        found = _after_prefix(paragraph, start, index, following, published_at, gazetteer,
+                              registry) or found
+    if found is None and (len(paragraph) <= 40 or paragraph[:2].isupper()):
+        found = _place_alone(paragraph, index, paragraphs, gazetteer, registry)
     return found
 
 
-def _after_byline(paragraph: str, index: int, published_at: datetime | None,
+def _resolved(found: Dateline) -> bool:
+    """Every place of the dateline is a place the gazetteer knows."""
+    return all(p.normalized is not None for p in found.places)
+
+
+def _after_prefix(paragraph: str, pos: int, index: int, following: str,
+                  published_at: datetime | None, gazetteer: Gazetteer,
+                  registry: Registry) -> Dateline | None:
+    """``AFP, MANILA -``, ``Canadian Press - VANCOUVER (CP) -``, ``Sports News, New Delhi, Oct
+    12 (IANS)``: a short prefix (agency, publisher, section) ending in a comma or a dash, then
+    a dateline whose places all resolve. The prefix is kept as the dateline's byline (an
+    agency there is a credit)."""
+    head = paragraph[pos:pos + 46]
+    if ", " not in head and " -" not in head and " –" not in head and " —" not in head:
+        return None                                   # the common case: no prefix
+    prefix = _PREFIX_END.match(paragraph, pos)
+    if prefix is None:
+        return None
+    found = _parse_at(paragraph, prefix.end(), index, following, published_at, gazetteer,
+                      registry)
+    if found is None or not found.places or not _resolved(found):
+        return None
+    return _with_byline(found, prefix["prefix"])
+
+
+def _after_byline(paragraph: str, index: int, following: str, published_at: datetime | None,
                   gazetteer: Gazetteer, registry: Registry) -> Dateline | None:
     """``By Jane Doe WASHINGTON (Reuters) - ...``: the dateline after a byline of at most a
-    dozen words; a reading whose places all resolve beats one that does not."""
+    dozen words; a reading whose places all resolve beats one whose places have a country
+    (``By JANE DOE BRUNSWICK, Maine (AP)``: Brunswick, not "DOE BRUNSWICK"), which beats one
+    with neither."""
     fallback = None
     for count, space in enumerate(_WORD_START.finditer(paragraph, 0, 120)):
         if count >= 12:
             break
         if count == 0:
             continue  # "By" + at least one word of a name
-        found = _parse_at(paragraph, space.end(), index, published_at, gazetteer, registry)
+        found = _parse_at(paragraph, space.end(), index, following, published_at, gazetteer,
+                          registry)
         if found is None:
             continue
         found = _with_byline(found, paragraph[:space.start()].strip())
-        if all(p.country is not None for p in found.places):
+        if _resolved(found):
             return found
+        if all(p.country is not None for p in found.places):
+            fallback = found if fallback is None or not all(
+                p.country is not None for p in fallback.places) else fallback
         fallback = fallback or found
     return fallback
 
@@ -274,50 +335,70 @@ def _with_byline(found: Dateline, byline: str) -> Dateline:
                     found.date_raw, found.date_iso, found.agencies, found.agency_spans, byline)
 
 
-def _place_alone(paragraph: str, index: int, paragraphs: Sequence[str],
-                 gazetteer: Gazetteer) -> Dateline | None:
-    """``ANKARA`` alone on its line, then the body: held to the rules of a bare dateline
-    before a colon (no common word), the body deciding between same-named places."""
-    if len(paragraph) > 40 or not paragraph.isupper() or index + 1 >= len(paragraphs):
-        return None
-    text = paragraph.strip()
-    body = paragraphs[index + 1]
+def _place_alone(paragraph: str, index: int, paragraphs: Sequence[str], gazetteer: Gazetteer,
+                 registry: Registry) -> Dateline | None:
+    """``ANKARA`` alone on its line, then the body; or in capitals with no separator before
+    the first sentence (``NEW YORK Another rise in oil prices...``): held to the rules of a
+    bare dateline before a colon (no common word), the body deciding between same-named
+    places."""
+    if len(paragraph) <= 40 and paragraph.isupper() and index + 1 < len(paragraphs):
+        text, body, end = paragraph.strip(), paragraphs[index + 1], len(paragraph)
+    else:
+        caps = _CAPS_OPENING.match(paragraph)
+        if caps is None or registry.names_another(paragraph, caps.end("place")):
+            return None                    # LONDON Stock Exchange shares fell ...
+        text, body, end = caps["place"], paragraph[caps.end():], caps.end()
     if not (len(body) >= 60 and _reads_like_sentence(body, strict=True)):
         return None
     options = _place_options(text, (), "bare", False, False, False, True, gazetteer)
     if not options:
         return None
     place = _by_context(options, body[:CONTEXT_CHARS], gazetteer)
-    return Dateline(text, index, paragraph.index(text), len(paragraph), (place,), None, None,
-                    ())
+    return Dateline(text, index, paragraph.index(text), end, (place,), None, None, ())
 
 
-def _parse_at(paragraph: str, pos: int, index: int, published_at: datetime | None,
-              gazetteer: Gazetteer, registry: Registry) -> Dateline | None:
+def _parse_at(paragraph: str, pos: int, index: int, following: str,
+              published_at: datetime | None, gazetteer: Gazetteer,
+              registry: Registry) -> Dateline | None:
+    """The dateline at ``pos`` of the paragraph; ``following`` (the next paragraph) is the text
+    after it when the dateline stands alone on its line."""
     if _QUICK.match(paragraph, pos) is None:
         return None
     match = _HEAD.match(paragraph, pos)
     if match is None:
         return None
     g = match.groupdict()
-    sep = g["sep"].strip() if g["sep"] else None   # None: a space or a dot after an agency
+    sep = g["sep"].strip(" ,") if g["sep"] else None  # None: a space or a dot after an agency
+    odd_date = g["odd_month"] is not None
+    if odd_date and not _misspelt_month(g["odd_month"]):
+        return None
     head_end = match.start("sep") if g["sep"] else len(paragraph[:match.end()].rstrip(" .\u00a0"))
     end = match.end()
-    date_text = g["date"] or g["date_only"]
-    place_texts = _split_places(g["places"]) if g["places"] else ()
+    date_text = g["date"] or g["odd_date"] or g["date_only"] or g["pdate"]
+    place_texts = _split_places(g["places"], gazetteer) if g["places"] else ()
 
     # Agencies: (ANSA) - ROMA..., PLACE (Reuters), PLACE /TASS/, PLACE, SPA --, ASTANA.
     # KAZINFORM -, and below: Tehran, IRNA –; PLACE — РИА Новости.
     agencies: list[tuple[str, int, int, bool]] = []   # name, start, end (in paragraph), known
+    paren_region: tuple[Region, ...] = ()   # Wiesbaden (Hessen) –: a region, not an agency
+    if g["paren"] is not None and registry.lookup(g["paren"]) is None:
+        paren_region = gazetteer.regions(g["paren"])
     for group in ("lead", "paren", "slash", "bare"):
-        if g[group] is not None and not _add_agencies(
-                agencies, g[group], match.start(group), group == "bare", registry):
+        if g[group] is not None and not (group == "paren" and paren_region) and not (
+                _add_agencies(agencies, g[group], match.start(group), group == "bare",
+                              registry)):
             return None
     region_group = "region" if g["region"] else "bregion"
     region_text = g[region_group]
-    regions = gazetteer.regions(region_text) if region_text else ()
+    regions = gazetteer.regions(region_text) if region_text else paren_region
     if g["pregion"]:
         regions = gazetteer.regions(g["pregion"]) or regions
+    if g["region2"]:                        # Washington, DC, United States: the first decides
+        second = gazetteer.regions(g["region2"])
+        if not second and not _add_agencies(agencies, g["region2"], match.start("region2"),
+                                            True, registry):
+            return None
+        regions = regions or second
     if region_text and not regions and not agencies and not date_text:
         if not _add_agencies(agencies, region_text, match.start(region_group), True, registry):
             return None
@@ -338,12 +419,20 @@ def _parse_at(paragraph: str, pos: int, index: int, published_at: datetime | Non
             return None                   # "(Bloomberg) -- Treasuries rallied...": no dateline
         places: tuple[Place, ...] = ()
     else:
-        shape = "strong" if agencies else ("qualified" if date_text or regions else "bare")
-        rest = paragraph[end:]
-        if shape != "strong" and not _reads_like_sentence(rest, strict=shape == "bare"):
+        # "dated": the wire's own form, PLACE[, Region], Date -: a comma after the place.
+        date_group = "date" if g["date"] else "odd_date"
+        dated = (g[date_group] is not None and sep not in (None, ":")
+                 and "," in paragraph[match.end("places"):match.start(date_group)])
+        shape = ("strong" if agencies else "dated" if dated
+                 else "qualified" if date_text or regions else "bare")
+        rest = paragraph[end:] or following
+        if shape == "dated":
+            if not _starts_text(rest):
+                return None
+        elif shape != "strong" and not _reads_like_sentence(rest, strict=shape == "bare"):
             return None
         resolved = _resolve(place_texts, regions, shape, known_agency, bool(date_text),
-                            colon=sep == ":", context=rest[:CONTEXT_CHARS],
+                            colon=sep in (":", "."), context=rest[:CONTEXT_CHARS],
                             gazetteer=gazetteer)
         if resolved is None:
             return None
@@ -358,7 +447,7 @@ def _parse_at(paragraph: str, pos: int, index: int, published_at: datetime | Non
     for name, a_start, a_end, _ in agencies:
         spans.setdefault(name, (a_start - start, a_end - start))
     return Dateline(raw, index, start, end, places, date_raw,
-                    _iso_date(date_raw, published_at) if date_raw else None,
+                    _iso_date(date_raw, published_at) if date_raw and not odd_date else None,
                     tuple(spans), tuple(spans.values()))
 
 
@@ -368,12 +457,17 @@ def _add_agencies(agencies: list[tuple[str, int, int, bool]], text: str, offset:
     it is no credit: an unknown name where only a known one may stand (``known_only``), or
     one too long for a name."""
     at = offset
+    known = False
     for part in text.replace(",", "/").split("/"):
         name = part.strip()
         if name:
             agency = registry.lookup(name)
+            if agency is None and known and name.islower() and len(name) <= 4:
+                at += len(part) + 1
+                continue                    # a regional desk after the agency: (dpa/lno)
             if agency is None and (known_only or len(name.split()) > 4):
                 return False
+            known = agency is not None
             start = at + len(part) - len(part.lstrip())
             agencies.append((agency.name if agency else name, start, start + len(name),
                              agency is not None))
@@ -381,8 +475,11 @@ def _add_agencies(agencies: list[tuple[str, int, int, bool]], text: str, offset:
     return True
 
 
-def _split_places(text: str) -> tuple[str, ...]:
-    """``TOKYO/SINGAPORE`` -> ("TOKYO", "SINGAPORE"); a trailing dot ("MOSCOW.") dropped."""
+def _split_places(text: str, gazetteer: Gazetteer) -> tuple[str, ...]:
+    """``TOKYO/SINGAPORE`` -> ("TOKYO", "SINGAPORE"); a trailing dot ("MOSCOW.") dropped; one
+    place whose name has a slash stays whole (``Frankfurt/Main``)."""
+    if "/" in text and text.count("/") == 1 and gazetteer.lookup(text, alternates=False):
+        return (text.strip(),)
     return tuple(name for part in text.split("/") if (name := part.strip().rstrip(".")))
 
 
@@ -417,8 +514,8 @@ def _place_options(text: str, regions: tuple[Region, ...], shape: str, several: 
     in capitals before a dash."""
     key = normalize_key(text)
     style = _style(text)
-    if key in LABELS or style == "mixed" or (style == "lower" and (shape == "bare"
-                                                                   or not known_agency)):
+    if key in LABELS or (shape != "dated" and (style == "mixed" or (
+            style == "lower" and (shape == "bare" or not known_agency)))):
         return ()
     if shape == "bare":
         if len(key) < 3 or (key in gazetteer.words and (colon or style != "caps")):
@@ -426,13 +523,17 @@ def _place_options(text: str, regions: tuple[Region, ...], shape: str, several: 
         found = tuple(e for e in gazetteer.lookup(text, alternates=False)
                       if e.kind == "place" or (e.kind == "city" and (
                           not colon or e.population >= COLON_MIN_POPULATION)))
+        if not found and key not in gazetteer.words:   # München, Wien: a big city's other name
+            found = tuple(e for e in gazetteer.lookup(text) if e.kind == "city"
+                          and e.population >= BARE_OTHER_NAME_MIN_POPULATION)[:1]
     else:
-        kinds = ("city", "place", "country") if shape == "strong" else ("city", "place")
+        kinds = ("city", "place", "country") if shape in ("strong", "dated") else ("city",
+                                                                                   "place")
         entry = gazetteer.best(text, regions, kinds) if regions else None
         if entry is None and (not regions or several):
             entry = gazetteer.best(text, (), kinds)
         found = (entry,) if entry is not None else ()
-    if found and shape != "strong" and gazetteer.is_country(text) and (
+    if found and shape not in ("strong", "dated") and gazetteer.is_country(text) and (
             normalize_key(found[0].name) != key):
         return ()
     if found:
@@ -443,8 +544,12 @@ def _place_options(text: str, regions: tuple[Region, ...], shape: str, several: 
     if regions:
         return ((Place(text, None, regions[0].country, None, None, None, regions[0].admin1),
                  None),)
-    if known_agency and len(key) >= 3 and len(text.split()) <= 4 and (
+    if (known_agency or shape == "dated") and len(key) >= 3 and len(text.split()) <= 4 and (
             style == "caps" or (style == "name" and dated)):
+        near = gazetteer.near(text, MISSPELT_MIN_POPULATION)
+        if near is not None:
+            return ((Place(text, near.name, near.country, near.lat, near.lon, near.geonameid,
+                           near.admin1), near),)
         return ((Place(text, None, None, None, None, None, None), None),)
     return ()
 
@@ -491,9 +596,24 @@ def _style(text: str) -> str:
     return "mixed"
 
 
+@lru_cache(maxsize=1024)
+def _misspelt_month(word: str) -> bool:
+    """A month's name (``April -``), or one letter away from one of four letters or more
+    (``Marc``, ``Narch``, ``Marchg``, ``Macrh``)."""
+    word = word.lower()
+    return word in MONTHS or any(len(name) >= 4 and one_edit_apart(word, name) for name in MONTHS)
+
+
 def _starts_capitalised(text: str) -> bool:
-    first = text[:4].lstrip("\"“‘'([")[:1]
+    first = text[:4].lstrip("\"“‘'([<")[:1]
     return first.isupper() or first.isdigit()
+
+
+def _starts_text(rest: str) -> bool:
+    """After a dated dateline and a dash: words of any case (``- colombia's cost of living``),
+    a figure or a quoted or bracketed name, not more punctuation."""
+    first = rest[:4].lstrip("\"“‘'([<")[:1]
+    return first.isalnum()
 
 
 def _reads_like_sentence(rest: str, strict: bool) -> bool:

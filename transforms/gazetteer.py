@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from transforms.spelling import one_edit_variants
+
 DATA_DIR = Path(__file__).parent / "data"
 GAZETTEER_PATH = DATA_DIR / "gazetteer.tsv.gz"
 EXTRA_PATH = DATA_DIR / "places_extra.tsv"
@@ -154,6 +156,22 @@ class Gazetteer:
             if entry.kind in kinds and (not regions or any(r.contains(entry) for r in regions)):
                 return entry
         return None
+
+    def near(self, name: str, min_population: int) -> GeoEntry | None:
+        """The most populous city of ``min_population`` people or more whose own name is
+        ``name`` but for one letter added, dropped or replaced, or two neighbours swapped
+        (``ALTANTA``, ``MAIMI``, ``WASINGTON``), or None: for a misspelt name in a dateline
+        whose shape leaves no doubt that it is one."""
+        key = normalize_key(name)
+        if len(key) < 5:
+            return None
+        found = None
+        for variant in one_edit_variants(key):
+            for entry in self._names.get(variant, ()):
+                if entry.population >= min_population and (
+                        found is None or entry.population > found.population):
+                    found = entry
+        return found
 
     def is_country(self, name: str) -> bool:
         """Whether ``name`` is the name of a country ("Mexico", "Jordan", "U.S.")."""

@@ -12,6 +12,8 @@
 # Versions that must agree: Flink 1.20 (Beam publishes job servers for Flink 1.19,
 # 1.20, 2.0-2.2), Beam 2.78 = the lock, constraints.txt (job server jar = SDK in both images), Python 3.11 (driver
 # and SDK workers must pickle with the same Python minor version).
+# Run on the project's machines (deploy/README.md): job server 2.62.0 + Flink 1.19 with the
+# 2.78 SDK, bounded only; this image's versions (2.78.0 + 1.20) have not been run there.
 FROM apache/beam_flink1.20_job_server:2.78.0 AS jobserver
 FROM ghcr.io/astral-sh/uv:0.5.11 AS uv
 

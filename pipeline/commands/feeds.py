@@ -114,10 +114,10 @@ def main(args: argparse.Namespace) -> int:
         return 2
     print(format_table(status_rows(feeds, args.failing_after)))
     failing = sum(1 for feed in feeds if feed.active and feed.consecutive_errors >= args.failing_after)
+    if articles:
+        outcomes = ", ".join(f"{outcome} {count}" for outcome, count in articles.most_common())
+        print(f"\narticle pages of new and edited entries: {outcomes}")
     print(f"\n{plural(len(feeds), 'feed')}, {failing} failing; {plural(waiting, 'record')} "
           f"{'waits' if waiting == 1 else 'wait'} for Kafka; {parked} parked (refused by Kafka "
           "for good: `newswire feeds parked`)")
-    if articles:
-        outcomes = ", ".join(f"{outcome} {count}" for outcome, count in articles.most_common())
-        print(f"article pages of the entries published: {outcomes}")
     return 0

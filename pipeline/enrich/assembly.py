@@ -14,6 +14,9 @@ exception, the windowed counts of --stats-topic, is refused where windows never 
 makes its bundle durable in ``finish_bundle`` (Kafka acknowledgements, fsync), and the
 source commits a bundle's offsets only after that: a stop at any point loses nothing, and
 what was in flight is read again after the restart (at-least-once; consumers dedup by key).
+That holds where the sinks run in the source's fused stage (the FnApiRunner). Prism runs the
+stateful DedupByRevision as a stage of its own and commits before the sinks ran (README,
+"Runners"); Flink commits after a checkpoint, which flushes every stage.
 """
 
 import logging
@@ -35,8 +38,6 @@ from pipeline.kafkaio import (
     KafkaWriteConfig,
     ReadFromKafka,
     WriteToKafka,
-    java_read,
-    java_write,
 )
 from transforms.beam import (
     CleanText,
@@ -72,15 +73,13 @@ def _read(config: EnrichConfig) -> beam.PTransform:
         offset_reset=config.offset_reset,
         bounded=config.bounded,
     )
-    if config.kafka_io == "java":
-        return java_read(read)
     bundle_ms = BOUNDED_BUNDLE_MS if config.bounded else CONTINUOUS_BUNDLE_MS
     return ReadFromKafka(read, max_bundle_ms=bundle_ms)
 
 
 def _write(config: EnrichConfig, topic: str) -> beam.PTransform:
     write = KafkaWriteConfig(config.bootstrap_servers, topic)
-    return java_write(write) if config.kafka_io == "java" else WriteToKafka(write)
+    return WriteToKafka(write)
 
 
 class _LogRefusedDeadLetter(beam.DoFn):
@@ -101,7 +100,6 @@ class _LogRefusedDeadLetter(beam.DoFn):
 def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
     """Add the enrichment pipeline to ``pipeline``; raise ValueError on invalid options."""
     config = checked(options)
-    java = config.kafka_io == "java"
 
     records = pipeline | "ReadRawStories" >> _read(config)
     decoded = records | "DecodeRawStory" >> DecodeRawStory()
@@ -116,8 +114,7 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
         counts = unique | "CountStories" >> CountStories(__version__, config.stats_lateness_seconds)
         counts | "WriteStats" >> _write(config, config.stats_topic)  # refusals: logged, counted
     written = encoded.ok | "WriteEnriched" >> _write(config, config.output_topic)
-    if not java:  # counts what Kafka acknowledged (the Java sink reports no deliveries)
-        written.delivered | "CountEnriched" >> CountEnriched(config.metrics_port)
+    written.delivered | "CountEnriched" >> CountEnriched(config.metrics_port)  # acknowledged
     if config.output_path:
         (
             encoded.ok
@@ -143,12 +140,10 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
     for stage, failed in failures.items():
         letters = failed | f"{stage}DeadLetters" >> ToDeadLetters(__version__)
         _write_dead_letters(config, f"{stage}DeadLetters", letters)
-    if not java:  # the Java sink reports no per-record refusals
-        refused = written.failed | "RefusedEnrichedDeadLetters" >> SendFailuresToDeadLetters()
-        _write_dead_letters(config, "RefusedEnrichedDeadLetters", refused)
+    refused = written.failed | "RefusedEnrichedDeadLetters" >> SendFailuresToDeadLetters()
+    _write_dead_letters(config, "RefusedEnrichedDeadLetters", refused)
 
 
 def _write_dead_letters(config: EnrichConfig, label: str, letters: beam.PCollection) -> None:
     written = letters | f"Write{label}" >> _write(config, config.dead_letter_topic)
-    if config.kafka_io != "java":
-        written.failed | f"LogRefused{label}" >> beam.ParDo(_LogRefusedDeadLetter())
+    written.failed | f"LogRefused{label}" >> beam.ParDo(_LogRefusedDeadLetter())

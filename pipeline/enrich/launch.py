@@ -19,6 +19,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.portability.fn_api_runner import worker_handlers
 from apache_beam.runners.runner import PipelineResult
 
+from pipeline import runners
 from pipeline.enrich import files
 from pipeline.enrich.assembly import build
 from pipeline.enrich.options import EnrichConfig, NewswireOptions, checked
@@ -111,7 +112,7 @@ def check_topics(config: EnrichConfig) -> None:
         if topic is not None and topic not in existing:
             raise ValueError(
                 f"{option}: topic {topic!r} does not exist on {config.bootstrap_servers}; create "
-                "it first (`newswire broker` creates the default topics)"
+                "it first: `newswire topics create` (or `newswire broker` on a development machine)"
             )
 
 
@@ -179,6 +180,7 @@ def run_with(options: PipelineOptions) -> int:
     return_large_blocks()  # before any thread: big records' blocks go back (pipeline/malloc.py)
     try:
         config = checked(options)
+        runners.prepare_options(options)  # e.g. streaming with checkpoints on Flink
         check_topics(config)
     except ValueError as exc:
         print(f"newswire enrich: error: {exc}", file=sys.stderr)
@@ -189,10 +191,10 @@ def run_with(options: PipelineOptions) -> int:
     pipeline = beam.Pipeline(options=options)
     build(pipeline, options)
     log.info(
-        "enrich: %s → %s (dead letters: %s%s), %s, kafka io %s",
+        "enrich: %s → %s (dead letters: %s%s), %s",
         config.input_topic, config.output_topic, config.dead_letter_topic,
         f", files: {config.output_path}" if config.output_path else "",
-        "bounded" if config.bounded else "continuous", config.kafka_io,
+        "bounded" if config.bounded else "continuous",
     )
     settle_heap()
     status = 0

@@ -17,7 +17,6 @@ from pipeline.kafkaio.config import parse_start_timestamp_ms
 
 START_POSITIONS = ("earliest", "latest", "committed")
 OFFSET_RESETS = ("earliest", "latest", "none")
-KAFKA_IO_CHOICES = ("python", "java")
 # Runners whose event-time timers fire after every bundle of an unbounded source (the
 # FnApiRunner here), which would expire dedup state at once: --dedup-ttl-hours is refused there.
 _EAGER_TIMER_RUNNERS = ("DirectRunner", "SwitchingDirectRunner", "FnApiRunner")
@@ -83,12 +82,6 @@ class NewswireOptions(PipelineOptions):
             "without it the pipeline runs until stopped",
         )
         group.add_argument(
-            "--kafka-io", dest="kafka_io", default="python", choices=KAFKA_IO_CHOICES,
-            help="Kafka source and sink: python (newswire's own, pure Python) or java (Beam's "
-            "cross-language KafkaIO; needs Java and Maven Central, untested here; continuous "
-            "only) (default: %(default)s)",
-        )
-        group.add_argument(
             "--metrics-port", dest="metrics_port", type=int, default=None,
             help="serve Prometheus metrics (stories enriched, end-to-end latency) on this TCP "
             "port from the process(es) running the pipeline's workers (default: off)",
@@ -135,7 +128,6 @@ class EnrichConfig:
     start_from: str  # "earliest" | "latest" | "committed" | RFC 3339 time | epoch ms
     offset_reset: str  # "earliest" | "latest" | "none"
     bounded: bool
-    kafka_io: str
     dedup_ttl_seconds: int
     metrics_port: int | None
     stats_topic: str | None = None  # None: no windowed counts
@@ -174,13 +166,6 @@ def checked(options: PipelineOptions) -> EnrichConfig:
         raise ValueError(
             f"--offset-reset: {opts.offset_reset!r}; choose one of {', '.join(OFFSET_RESETS)}"
         )
-    if opts.kafka_io not in KAFKA_IO_CHOICES:
-        raise ValueError(f"--kafka-io: {opts.kafka_io!r}; choose one of {', '.join(KAFKA_IO_CHOICES)}")
-    if opts.kafka_io == "java" and opts.bounded:
-        raise ValueError(
-            "--bounded: Beam's Java KafkaIO cannot stop at the end offsets seen at start; use "
-            "--kafka-io python for bounded runs"
-        )
     if not opts.consumer_group or not str(opts.consumer_group).strip():
         raise ValueError("--consumer-group: empty; give a group name (e.g. newswire-enrich)")
     if opts.output_path is not None and not str(opts.output_path).strip():
@@ -213,7 +198,6 @@ def checked(options: PipelineOptions) -> EnrichConfig:
         start_from=parse_start_from(opts.start_from),
         offset_reset=opts.offset_reset,
         bounded=bool(opts.bounded),
-        kafka_io=opts.kafka_io,
         dedup_ttl_seconds=int(opts.dedup_ttl_hours * 3600),
         metrics_port=opts.metrics_port,
         stats_topic=stats_topic,

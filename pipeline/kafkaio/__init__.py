@@ -9,8 +9,6 @@
 
 ``source`` explains the read (a Splittable DoFn per partition, offsets committed after the
 outputs are durable, watermarks on idle partitions, bounded mode); ``sink`` the write.
-``java_read`` / ``java_write`` build Beam's Java Kafka IO from the same configs (untested
-here: it needs Java and Maven Central).
 """
 
 from pipeline.kafkaio.coders import KafkaRecordCoder
@@ -21,7 +19,6 @@ from pipeline.kafkaio.config import (
     KafkaSendFailure,
     KafkaWriteConfig,
 )
-from pipeline.kafkaio.java import java_read, java_write
 from pipeline.kafkaio.offsets import PartitionResetError, TopicNotFoundError
 from pipeline.kafkaio.sink import DELIVERED, FAILED, KafkaWriteError, WriteToKafka
 from pipeline.kafkaio.source import (
@@ -44,6 +41,4 @@ __all__ = [
     "ReadFromKafka",
     "TopicNotFoundError",
     "WriteToKafka",
-    "java_read",
-    "java_write",
 ]

@@ -129,18 +129,26 @@ class _WriteFn(beam.DoFn):
         self._rejected = Metrics.counter(METRICS_NAMESPACE, f"records_rejected/{topic}")
         self._stalls = Metrics.counter(METRICS_NAMESPACE, f"send_stalls/{topic}")
 
-    def _new_producer(self):
+    def _new_producer(self, **settings):
         return make_producer(
             self._config.bootstrap_servers,
-            **{"linger_ms": LINGER_MS, **self._config.producer_config},
+            **{"linger_ms": LINGER_MS, **self._config.producer_config, **settings},
         )
 
     def _renew_producer(self) -> None:
         # An idempotent kafka-python producer treats a refused batch as fatal and fails every
         # later send (seen with the embedded broker's schema validation), and a restarted
-        # broker no longer knows its producer id: start a new one.
-        self._close_producer(timeout_s=0.0)
-        self._producer = self._new_producer()
+        # broker no longer knows its producer id: start a new one. It is made before the old
+        # one is closed, with the broker version the old one found (so it need not ask the
+        # broker first): making one right after force-closing another was seen to hang in
+        # kafka-python 3.0.12's bootstrap, past its own timeout.
+        old = self._producer
+        version = old.config.get("api_version") if old is not None else None
+        self._producer = self._new_producer(**({"api_version": version} if version else {}))
+        if old is not None:
+            self._producer, new = old, self._producer
+            self._close_producer(timeout_s=0.0)
+            self._producer = new
 
     def start_bundle(self) -> None:
         self._pending = []

@@ -38,6 +38,7 @@ so gaps (compaction, transaction markers) before it cannot stall it.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 
@@ -49,7 +50,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError, OffsetOutOfRangeError
+from kafka.errors import KafkaConnectionError, KafkaError, OffsetOutOfRangeError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline import metrics
@@ -76,6 +77,8 @@ log = logging.getLogger(__name__)
 
 METRICS_NAMESPACE = "kafkaio"
 METADATA_MAX_AGE_MS = 5_000
+COMMIT_TIMEOUT_MS = 10_000
+POLL_STUCK_S = 30.0
 # The read starts from an Impulse, so its records are in the global window (until a
 # WindowInto downstream). Emitting WindowedValues directly saves a window assignment each.
 _GLOBAL_WINDOWS = (GlobalWindow(),)
@@ -209,11 +212,16 @@ class _PartitionReader:
             self._consumer.seek(self.tp, offset)
             self._highwater_at_seek = self._consumer.highwater(self.tp)
             self._highwater_fresh = False
+        watchdog = threading.Timer(timeout_ms / 1000 + POLL_STUCK_S, self._unblock)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             batch = self._consumer.poll(timeout_ms=timeout_ms).get(self.tp, [])
         except OffsetOutOfRangeError:
             self._position = None
             raise LogReset(offset, "the broker answered OFFSET_OUT_OF_RANGE") from None
+        finally:
+            watchdog.cancel()
         self._check_topic_id(offset)
         if batch and batch[0].offset < offset:
             self._position = None
@@ -228,6 +236,21 @@ class _PartitionReader:
             self._position = None
             raise LogReset(offset, f"the log now ends at offset {highwater}")
         return batch
+
+    def _unblock(self) -> None:
+        """Make a poll that outlived its timeout by POLL_STUCK_S raise KafkaConnectionError.
+
+        After a broker restart, kafka-python 3.0.12 consumers were seen to block for good in
+        poll(), waiting for their network loop to finish a step it never finished (with or
+        without a timeout given). It keeps its waiters in its private network selector; failing
+        them is the one way to get the thread back. The reader then starts a new consumer.
+        """
+        selector = getattr(getattr(self._consumer, "_fetcher", None), "_net", None)
+        fail = getattr(selector, "_fail_pending_waiters", None)
+        if fail is not None:
+            log.warning("%s[%d]: a Kafka poll is blocked %.0f s past its timeout; unblocking it",
+                        self.tp.topic, self.tp.partition, POLL_STUCK_S)
+            fail(KafkaConnectionError("poll blocked past its timeout; the reader starts over"))
 
     def _check_topic_id(self, offset: int) -> None:
         current = topic_id(self._consumer, self.tp.topic)
@@ -345,7 +368,14 @@ class _ReadPartitions(beam.DoFn):
                     return
                 try:
                     batch = reader.poll(position - base, timeout_ms)
+                except KafkaError as exc:  # the consumer is stuck or broken: start another
+                    log.warning("%s[%d]: reading failed (%s: %s); starting a new consumer",
+                                reader.tp.topic, reader.tp.partition, type(exc).__name__, exc)
+                    self._renew_reader(reader, read)
+                    tracker.defer_remainder()
+                    return
                 except LogReset as reset:
+                    reader = self._renew_reader(reader, read)
                     try:
                         offset = reader.reset(self._config.offset_reset, self._reset_why(reset))
                     except KafkaError as exc:  # e.g. the topic is not there (yet): try later
@@ -415,10 +445,24 @@ class _ReadPartitions(beam.DoFn):
                     tracker.defer_remainder()
                     return
         finally:
-            if commit_position is not None and self._config.commits:
-                if not self._bundle_offsets:  # the bundle's first read: one commit per bundle
+            if self._config.commits:
+                # One commit per bundle, registered even by a bundle that read nothing: Prism
+                # finalizes every bundle of the stage, and the SDK logs an error with a
+                # traceback for one that registered no finalizer (it commits nothing new).
+                if not self._finalizing:
                     finalizer.register(_CommitBundle(self, self._bundle_offsets))
-                self._bundle_offsets[reader.tp] = commit_position
+                    self._finalizing = True
+                if commit_position is not None:
+                    self._bundle_offsets[reader.tp] = commit_position
+
+    def _renew_reader(self, reader: _PartitionReader, read: PartitionRead) -> _PartitionReader:
+        """A new consumer for the partition, the old one closed in the background: after a
+        broker restart, a kafka-python 3.0.12 consumer that was connected to the old broker
+        was seen to block for good in a later poll (its network loop never ran the fetch),
+        and its close might block as well."""
+        del self._readers[reader.tp]
+        threading.Thread(target=reader.close, name="newswire-close-reader", daemon=True).start()
+        return self._reader(read)
 
     def _reset_why(self, reset: LogReset) -> str:
         return (f"the reader was at offset {reset.offset} but {reset.why} (log truncated, "
@@ -426,6 +470,7 @@ class _ReadPartitions(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._bundle_offsets: dict[TopicPartition, int] = {}
+        self._finalizing = False
 
     def commit(self, positions: dict[TopicPartition, int]) -> None:
         """Commit ``positions`` (of the next record to read, per partition) in one request.
@@ -444,9 +489,15 @@ class _ReadPartitions(beam.DoFn):
                     **_consumer_settings(self._config, group_id=self._config.consumer_group),
                 )
             self._committer.commit(
-                {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
+                {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()},
+                timeout_ms=COMMIT_TIMEOUT_MS,
             )
         except KafkaError as exc:
+            # Unbounded, a commit to a broker that restarted was seen to block for minutes,
+            # and the pipeline with it. Start over with a new client next time.
+            committer, self._committer = self._committer, None
+            if committer is not None:
+                committer.close(autocommit=False)
             self._commit_failures.inc()
             log.warning(
                 "could not commit offsets %s for consumer group %r (%s: %s); the next "

@@ -153,16 +153,19 @@ def decode_limited(chunks: Iterable[bytes], codings: list[str], limit: int) -> t
     stream: Iterator[bytes] = iter(chunks)
     for coding in reversed(codings):
         stream = _LAYERS[coding](stream)
-    out = bytearray()
+    out = io.BytesIO()  # getvalue() hands over its buffer: the body is not copied at the end
+    size, cut = 0, False
     try:
         for piece in stream:
-            if len(out) + len(piece) > limit:
-                out += piece[: limit - len(out)]
-                return bytes(out), True
-            out += piece
+            if size + len(piece) > limit:
+                out.write(piece[: limit - size])
+                cut = True
+                break
+            out.write(piece)
+            size += len(piece)
     except _Incomplete:
-        return bytes(out), True
-    return bytes(out), False
+        cut = True
+    return out.getvalue(), cut
 
 
 async def _raw_prefix(response: httpx.Response, limit: int, hold: Hold | None) -> tuple[list[bytes], bool]:

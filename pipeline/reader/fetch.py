@@ -21,10 +21,13 @@ Errors are returned, not raised: a :class:`FetchResult` with ``error`` says what
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import os
 import stat
+import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -83,6 +86,34 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         when = when.replace(tzinfo=timezone.utc)
     now = now or datetime.now(timezone.utc)
     return max(0.0, (when - now).total_seconds())
+
+
+def _in_daemon_thread(function, *args) -> asyncio.Future:
+    """``function(*args)`` in a daemon thread. Not asyncio.to_thread: a read blocked for good
+    (a FIFO, a hung network file system) would keep that executor's thread, and asyncio.run()
+    waits for it at the end, so `ingest --once` never exited. A daemon thread is abandoned
+    once the total timeout has passed."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def deliver(result=None, error=None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = function(*args), None
+        except Exception as exc:  # noqa: BLE001 - raised again in the awaiting task
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=run, name="newswire-file-read", daemon=True).start()
+    return future
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
@@ -153,19 +184,22 @@ class Fetcher:
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None,
         accept: str | None = None, max_bytes: int | None = None, timeout: float | None = None,
+        before_hop: Callable[[str], Awaitable[str | None]] | None = None,
         hold: Hold | None = None,
     ) -> FetchResult:
         """Fetch ``url``. ``accept`` replaces the feed Accept header, ``max_bytes`` the body
-        size limit and ``timeout`` the total timeout (article pages use their own); the
-        body's bytes are reserved in ``hold`` (from :attr:`budget`), which keeps them."""
+        size limit and ``timeout`` the total timeout (article pages use their own);
+        ``before_hop(target)`` is awaited before each redirect is followed and may refuse it
+        by returning the reason (article pages: robots.txt and the pace of the target's host);
+        the body's bytes are reserved in ``hold`` (from :attr:`budget`), which keeps them."""
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
         timeout = timeout or self.options.total_timeout
         try:
             if scheme == "file":
-                attempt = asyncio.to_thread(self._read_file, url, last_modified)
+                attempt = _in_daemon_thread(self._read_file, url, last_modified)
             else:
-                attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes, hold)
+                attempt = self._fetch_http(url, etag, last_modified, accept, max_bytes, before_hop, hold)
             result = await asyncio.wait_for(attempt, timeout)
         except asyncio.TimeoutError:
             result = FetchResult(url, url, error=f"no complete response within {timeout:g} s")
@@ -177,6 +211,7 @@ class Fetcher:
 
     async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None,
                           accept: str | None = None, max_bytes: int | None = None,
+                          before_hop: Callable[[str], Awaitable[str | None]] | None = None,
                           hold: Hold | None = None) -> FetchResult:
         conditional = {"Accept": accept} if accept else {}
         if etag:
@@ -197,6 +232,9 @@ class Fetcher:
                     url, current, status=response.status_code,
                     error=f"redirect to {target!r} refused (only http/https are followed)",
                 )
+            refusal = await before_hop(target) if before_hop is not None else None
+            if refusal:
+                return FetchResult(url, current, status=response.status_code, error=refusal)
             if response.status_code in _PERMANENT and still_permanent:
                 moved_to = target
             else:

@@ -12,13 +12,15 @@ When a page is fetched (``--fetch-articles``, per feed in the feed list):
 
 Each page: robots.txt first (``robots.RobotsCache``), then one paced request through the
 per-host limits (``politeness.HostLimiter``) with the reader's client (address guard on
-every hop, timeouts), ``page_max_bytes`` at most, HTML only. The bytes are decoded by the
+every hop, timeouts), ``page_max_bytes`` at most, HTML only. A redirect to another host is
+followed only if that host's robots.txt allows the target, and after that host's turn. The bytes are decoded by the
 same rules as feeds (a byte order mark, else bytes that are valid UTF-8, else the declared
 charset: HTTP header, then ``<meta charset>``; else UTF-8 with stray bytes read as
 Windows-1252), then scripts (JSON-LD kept), styles, comments, SVG, templates and frames are
 stripped. A page whose visible text, navigation, header, footer and asides left out, is
 under ``MIN_BODY_CHARS`` characters is ``too_little_text`` (a paywall stub, a page written
-by scripts); a page still larger than ``page_record_bytes`` is ``too_large``.
+by scripts); a page still larger than ``page_record_bytes``, or one that would make the
+record larger than the raw schema's ``max_record_bytes``, is ``too_large``.
 
 Every entry leaves with an outcome in ``record["article"]`` (see schemas/raw_story.schema.json)
 and, when fetched (or too little text), the page in ``record["page"]``. Nothing here raises
@@ -36,18 +38,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.reader.fetch import Fetcher, FetchResult
 from pipeline.reader.parse import ParsedEntry, decode_document
 from pipeline.reader.politeness import HostLimiter
 from pipeline.reader.robots import RobotsCache
+from schemas import RAW_STORY
 from transforms.page import MIN_BODY_CHARS
 
 log = logging.getLogger(__name__)
 
 SUMMARY_MAX_CHARS = 250
 TEASER_MAX_CHARS = 1500
+_SUMMARY_SOURCE_MAX = 100_000  # content longer than this (markup included) is not a summary
 _TEASER_END = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\]|read more|continue reading|more»?)\W*$",
                          re.IGNORECASE)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
@@ -77,6 +82,9 @@ def content_text(record: dict[str, Any]) -> str:
 
 
 def is_summary(record: dict[str, Any]) -> bool:
+    html, text = record.get("html") or "", record.get("text") or ""
+    if len(html) + len(text) > _SUMMARY_SOURCE_MAX:  # no copies of a feed's 10 MB entry
+        return False
     text = content_text(record)
     return len(text) < SUMMARY_MAX_CHARS or (len(text) < TEASER_MAX_CHARS and bool(_TEASER_END.search(text)))
 
@@ -161,6 +169,25 @@ def process_page(url: str, result, options) -> PageResult:
     return PageResult(_outcome("fetched", url, result, None, size), page)
 
 
+def with_page(record: dict[str, Any], result: PageResult) -> dict[str, Any]:
+    """The record with its article outcome and page; a page that would make the record larger
+    than the raw schema allows (``max_record_bytes``: the feed's own content counts too) is
+    left out, and the outcome says ``too_large``."""
+    out = {**record, "article": result.article}
+    if result.page is None:
+        return out
+    out["page"] = result.page
+    size = len(orjson.dumps(out))
+    limit = RAW_STORY.limits.max_record_bytes
+    if size <= limit:
+        return out
+    del out["page"]
+    out["article"] = {**result.article, "outcome": "too_large",
+                      "reason": f"the record with the page would be {size} bytes; a raw record "
+                                f"may be {limit} (x-newswire-limits in schemas/raw_story.schema.json)"}
+    return out
+
+
 class PageFetcher:
     """Fetches the article pages of one feed's new entries; one per reader run."""
 
@@ -180,10 +207,7 @@ class PageFetcher:
             if not wanted(entry):
                 return entry
             result = await self.page_for(entry.record, mode)
-            record = {**entry.record, "article": result.article}
-            if result.page is not None:
-                record["page"] = result.page
-            return replace(entry, record=record)
+            return replace(entry, record=with_page(entry.record, result))
 
         return list(await asyncio.gather(*(one(entry) for entry in entries)))
 
@@ -203,11 +227,25 @@ class PageFetcher:
         allowed, why = await self.robots.check(url)
         if not allowed:
             return PageResult(_outcome("robots_disallow", url, None, why), None)
+        disallowed: list[str] = []
+
+        async def before_hop(target: str) -> str | None:
+            """robots.txt and the pace of each redirect target's host, too."""
+            allowed, why = await self.robots.check(target)
+            if not allowed:
+                disallowed.append(f"redirect to {target}: {why}")
+                return disallowed[-1]
+            await self.limiter.turn(target)
+            return None
+
         async with self.fetcher.budget.hold(f"page {url}") as hold:
             async with self.limiter.request(url):
                 result = await self.fetcher.fetch(url, accept=PAGE_ACCEPT,
                                                   max_bytes=self.options.page_max_bytes,
-                                                  timeout=self.options.page_timeout, hold=hold)
+                                                  timeout=self.options.page_timeout,
+                                                  before_hop=before_hop, hold=hold)
+            if disallowed:
+                return PageResult(_outcome("robots_disallow", url, result, disallowed[-1]), None)
             return await self._page_result(url, result)
 
     async def _page_result(self, url: str, result: FetchResult) -> PageResult:

@@ -13,7 +13,10 @@ we fetched ourselves, wrapped in a stream so that it never opens a URL or a path
   U+10FFFF, hundreds of digits), escaped or not, become U+FFFD before feedparser sees them
   (its parsers raised on them, losing the whole feed);
 - at most ``max_entries`` entries are read from one document (the first ones; the rest are
-  counted and reported), so memory stays bounded whatever the document holds;
+  counted and reported), so memory stays bounded whatever the document holds; and at most
+  ``max_tags`` tags (``<`` or an escaped ``&lt;``: feedparser spends 40-100 µs on each, its
+  strict and loose parsers and its HTML sanitizer in turn), so one document cannot hold the
+  parser for minutes: the document is cut there like a body over the size limit;
 - a field that cannot be read (a date feedparser cannot parse, a value the schema refuses)
   is left empty and the reason recorded; the entry is kept;
 - a malformed (``bozo``) document keeps the entries feedparser recovered, and the reason is
@@ -38,11 +41,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
+import orjson
 
 from pipeline.reader.options import ReaderOptions
 from pipeline.reader.redact import redact_url, strip_userinfo
 from pipeline.reader.safety import defuse_doctype
 from schemas import SCHEMA_VERSION, RecordError
+from schemas.codec import TOO_LARGE
 from schemas.identity import publisher_of, story_id
 from schemas.timefmt import to_rfc3339
 
@@ -62,12 +67,14 @@ _ITEM_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _ROOT_CLOSE_AT_END = re.compile(
     rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.IGNORECASE | re.DOTALL
 )
+_ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)(?=[\s/>])", re.IGNORECASE)
+_TAG_OPEN = re.compile(r"<|&lt;")
+_CONTAINER_END = re.compile(r"</(?:[\w.-]+:)?(?:channel|feed|RDF|rss)\s*>", re.IGNORECASE)
 # A CDATA section (kept as it is), or an "&" that starts no entity or character reference.
 _BARE_AMPERSAND = re.compile(
     rb"<!\[CDATA\[.*?\]\]>|&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)",
     re.DOTALL,
 )
-_ENTRY_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 # a numeric character reference, possibly escaped ("&amp;#x...;") for HTML inside the XML
 _CHAR_REF = re.compile(r"(&(?:amp;)*)#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 # Fields that may be emptied when their value is refused; the entry is kept without them.
@@ -203,44 +210,85 @@ def replace_bad_char_refs(text: str) -> tuple[str, int]:
 
 
 def cap_entries(text: str, max_entries: int) -> tuple[str, int]:
-    """Keep the first ``max_entries`` entries of a document: (text, entries dropped). What
-    follows the last entry (the closing tags) is kept, so the document stays well-formed."""
-    closes = _ENTRY_CLOSE.finditer(text)
+    """Keep the first ``max_entries`` entries of a document: (text, entries dropped). Entries
+    are counted by their start tags (feedparser's loose parser makes an entry of every
+    ``<item>``, closed or not); the document is cut before the first entry too many and
+    resumes at the container's end tag (``</channel>``, ``</feed>``, ``</rdf:RDF>``), so it
+    stays well-formed when it was."""
+    starts = _ENTRY_START.finditer(text)
     cut = None
-    for number, match in enumerate(closes, start=1):
-        if number == max_entries:
-            cut = match.end()
+    for number, match in enumerate(starts, start=1):
+        if number > max_entries:
+            cut = match.start()
             break
     if cut is None:
         return text, 0
-    last, dropped = None, 0
-    for last in _ENTRY_CLOSE.finditer(text, cut):
-        dropped += 1
-    if not dropped:
-        return text, 0
-    return text[:cut] + text[last.end():], dropped
+    dropped = 1 + sum(1 for _ in starts)
+    end = _CONTAINER_END.search(text, cut)
+    return text[:cut] + (text[end.start():] if end else ""), dropped
 
 
-def encode_repaired(record: dict[str, Any], encode) -> tuple[bytes, list[str]]:
-    """``encode(record)``; when the schema refuses a field that may be empty, that field is
-    emptied and the record encoded again. Returns (bytes, what was emptied and why); raises
+def cap_tags(text: str, max_tags: int) -> tuple[str, bool]:
+    """Cut the document before its tag number ``max_tags + 1``: (text, whether it was cut)."""
+    if text.count("<") + text.count("&lt;") <= max_tags:
+        return text, False
+    for number, match in enumerate(_TAG_OPEN.finditer(text), start=1):
+        if number > max_tags:
+            return text[: match.start()], True
+    return text, False
+
+
+def _trim_to(value: str, max_bytes: int) -> str:
+    return value.encode("utf-8")[: max(max_bytes, 0)].decode("utf-8", errors="ignore")
+
+
+def encode_repaired(record: dict[str, Any], codec) -> tuple[bytes, list[str]]:
+    """``codec.encode(record)``, repairing what the schema refuses instead of losing the entry:
+    a text field longer than the schema allows, or a record over its size limit, has its
+    longest text (html, text, page html, title) trimmed to fit; another field that may be
+    empty is emptied. Returns (bytes, what was trimmed or emptied and why); raises
     RecordError when a field that identifies the entry is refused."""
     notes: list[str] = []
-    record = dict(record)
-    while True:
+    record = {**record, **({"page": dict(record["page"])} if record.get("page") else {})}
+    for _attempt in range(len(_EMPTIABLE) + 8):
         try:
-            return encode(record), notes
+            return codec.encode(record), notes
         except RecordError as exc:
-            if exc.field not in _EMPTIABLE or len(notes) >= len(_EMPTIABLE):
-                raise
-            parent, _, name = exc.field.rpartition(".")
-            holder = record
-            if parent:
-                holder = record[parent] = dict(record[parent])
-            if holder.get(name) == _EMPTIABLE[exc.field]:
-                raise
-            holder[name] = _EMPTIABLE[exc.field]
-            notes.append(f"{exc.field} emptied ({exc.reason})")
+            error = exc
+        texts = {name: holder for name, holder in (("html", record), ("text", record), ("title", record),
+                                                   ("page.html", record.get("page") or {}))
+                 if isinstance(holder.get(name.rpartition(".")[2]), str)}
+        if error.kind == TOO_LARGE or error.field in texts:
+            name = error.field if error.field in texts else max(
+                texts, key=lambda n: len(texts[n][n.rpartition(".")[2]]), default=None)
+            if name is None:
+                raise error
+            holder, key = texts[name], name.rpartition(".")[2]
+            before = holder[key]
+            if error.kind == TOO_LARGE:
+                excess = len(orjson.dumps(record)) - codec.limits.max_record_bytes
+                holder[key] = _trim_to(before, len(before.encode("utf-8")) - excess - 1024)
+                why = error.reason
+            else:
+                schema = codec.schema["properties"] if "." not in name else \
+                    codec.schema["properties"]["page"]["properties"]
+                longest = schema[key].get("maxLength", len(before) // 2)
+                holder[key], why = before[:longest], f"the schema allows {longest:,}"
+            if len(holder[key]) >= len(before):
+                raise error
+            notes.append(f"{name} trimmed from {len(before):,} to {len(holder[key]):,} characters ({why})")
+            continue
+        if error.field not in _EMPTIABLE:
+            raise error
+        parent, _, name = error.field.rpartition(".")
+        holder = record
+        if parent:
+            holder = record[parent] = dict(record[parent])
+        if holder.get(name) == _EMPTIABLE[error.field]:
+            raise error
+        holder[name] = _EMPTIABLE[error.field]
+        notes.append(f"{error.field} emptied ({error.reason})")
+    raise error
 
 
 def _clean_text(value: str | None, detail: dict | None = None) -> str | None:
@@ -370,6 +418,7 @@ def parse_feed(
     truncated: bool = False,
     unreliable_guids: set[str] | frozenset[str] = frozenset(),
     max_entries: int = ReaderOptions.max_entries,
+    max_tags: int = ReaderOptions.max_tags,
 ) -> ParsedFeed:
     """Parse one fetched document. ``feed_url`` is the feed's identity (the URL as listed; it
     scopes story ids and goes into the records); ``base_url`` is where the bytes came from
@@ -395,6 +444,10 @@ def parse_feed(
     if dropped:
         result.problems.append(f"{dropped} entries after the first {max_entries} not read "
                                "(entries per poll limit, --max-entries)")
+    text, cut = cap_tags(text, max_tags)
+    if cut:
+        result.problems.append(f"more than {max_tags} tags: the document was cut at character {len(text)} "
+                               "(markup limit, --max-tags)")
     utf8 = text.encode("utf-8")
     response_headers = {
         "content-type": "application/xml; charset=utf-8",
@@ -427,6 +480,13 @@ def parse_feed(
     elif not parsed.get("version") and not entries:
         result.error = "not an RSS or Atom feed (no known feed format found)"
         return result
+    if len(entries) > max_entries:
+        # cap_entries cuts the text by its tags, which a malformed document can defeat (the
+        # loose parser makes entries of markup the cut does not see as one): the cap holds
+        # on what the parser returned, too.
+        result.problems.append(f"{len(entries) - max_entries} entries after the first {max_entries} "
+                               "not read (entries per poll limit, --max-entries)")
+        entries = entries[:max_entries]
     result.title = _clean_text(feed.get("title"), feed.get("title_detail"))
     result.interval_hint = interval_hint(feed)
     items = []

@@ -57,20 +57,26 @@ class HostLimiter:
     def delay_of(self, url: str) -> float:
         return self._host(host_of(url)).delay
 
+    async def turn(self, url: str, *, paced: bool = True) -> None:
+        """Wait for the next turn of ``url``'s host (a request counted against its rate); an
+        unpaced request is counted but neither waits nor reserves a turn (feeds polled often
+        must not starve the pages)."""
+        state = self._host(host_of(url))
+        now = self._clock()
+        if paced:
+            start = max(now, state.next_at)
+            state.next_at = start + state.delay
+        else:
+            start = now
+            state.next_at = max(state.next_at, now + state.delay)
+        state.requests += 1
+        if start > now:
+            await asyncio.sleep(start - now)
+
     @contextlib.asynccontextmanager
     async def request(self, url: str, *, paced: bool = True) -> AsyncIterator[None]:
-        """Hold one of the host's slots for a request to ``url``; a paced request also waits
-        for its turn."""
-        state = self._host(host_of(url))
-        async with state.slots:
-            now = self._clock()
-            if paced:
-                start = max(now, state.next_at)
-                state.next_at = start + state.delay
-            else:  # counted, never queued: feeds polled often must not starve the pages
-                start = now
-                state.next_at = max(state.next_at, now + state.delay)
-            if start > now:
-                await asyncio.sleep(start - now)
-            state.requests += 1
+        """Hold one of the host's slots for a request to ``url``, after waiting for its turn
+        (see :meth:`turn`)."""
+        async with self._host(host_of(url)).slots:
+            await self.turn(url, paced=paced)
             yield

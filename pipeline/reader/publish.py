@@ -170,7 +170,7 @@ class Publisher:
             delivery_timeout_ms=max(timeout_ms, 11_000),
             reconnect_backoff_max_ms=2_000,
             max_request_size=self.max_record_bytes + 4096,  # room for the batch's own headers
-            # raw records may carry article pages (up to 700 KiB of HTML): gzip (zlib, in C)
+            # raw records may carry article pages (up to 500 KB of HTML): gzip (zlib, in C)
             # shrinks them several times on the wire and on the broker's disk
             compression_type="gzip",
         )

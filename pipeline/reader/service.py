@@ -185,6 +185,7 @@ class Reader:
             parse_and_collect, result.body, feed_url=feed.listed_url, base_url=result.final_url,
             fetched_at=fetched_at, headers=result.headers, truncated=result.truncated,
             unreliable_guids=self.store.unreliable_guids(feed.id), max_entries=self.options.max_entries,
+            max_tags=self.options.max_tags,
         )
         parsed = await asyncio.get_running_loop().run_in_executor(self._parser, parse)
         result, parse = replace(result, body=None), None  # the body is done with: give it back

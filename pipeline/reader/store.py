@@ -201,7 +201,7 @@ class Enqueued:
     unchanged: int = 0
     seen_elsewhere: int = 0  # known from another feed: not published again
     invalid: list[str] = field(default_factory=list)  # entries whose record broke the schema
-    repaired: list[str] = field(default_factory=list)  # entries kept with a refused field emptied
+    repaired: list[str] = field(default_factory=list)  # entries kept with a refused field trimmed or emptied
 
     @property
     def queued(self) -> int:
@@ -348,7 +348,7 @@ class Store:
             db.executemany("INSERT OR IGNORE INTO unreliable_guids VALUES (?, ?)",
                            [(feed_id, guid) for guid in colliding_guids])
             counts = self._enqueue(feed_id, entries, now)
-            repaired = [(f"{len(counts.repaired)} entries kept with a refused field emptied "
+            repaired = [(f"{len(counts.repaired)} entries kept with a field trimmed or emptied "
                         f"(first: {counts.repaired[0]})")] if counts.repaired else []
             problem = redact_text("; ".join([*(problems or []), *counts.invalid, *repaired])) or None
             db.execute(
@@ -392,7 +392,7 @@ class Store:
                 continue
             revision = 1 if previous is None else previous + 1
             try:
-                value, emptied = encode_repaired({**entry.record, "revision": revision}, RAW_STORY.encode)
+                value, emptied = encode_repaired({**entry.record, "revision": revision}, RAW_STORY)
             except RecordError as exc:
                 carried.pop()
                 counts.invalid.append(f"entry {entry.guid or entry.story_id}: record refused ({exc})")

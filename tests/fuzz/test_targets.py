@@ -4,6 +4,7 @@ examples each), and what the fuzzers found, kept as tests (see tests/fuzz/README
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import orjson
 import pytest
@@ -93,3 +94,15 @@ def test_finding_a_story_within_the_raw_limit_can_make_an_enriched_record_over_i
     with pytest.raises(RecordError) as error:
         ENRICHED_STORY.encode(record)
     assert error.value.kind == TOO_LARGE
+
+
+FINDINGS = Path(__file__).parent / "findings"
+
+
+@pytest.mark.parametrize("path", sorted(FINDINGS.glob("*.bin")), ids=lambda path: path.stem)
+def test_finding_inputs_the_fuzzers_found_now_pass(path):
+    """Inputs atheris found (``<target>-<what>.bin``, replayed as they were found): the feed
+    target's was our sample TASS feed mutated until the loose parser returned more entries
+    than --max-entries, which the cut of the text by tags had not seen as entries."""
+    target = importlib.import_module(f"tests.fuzz.{path.stem.split('-', 1)[0]}")
+    target.fuzz_one(path.read_bytes())

@@ -1,6 +1,6 @@
 """The pure-Python Kafka IO for Beam (pipeline.kafkaio).
 
-Logic (configuration, coder, watermark, tracker, Java mapping) is tested without a broker;
+Logic (configuration, coder, watermark, tracker) is tested without a broker;
 everything that moves records runs against the session's real broker (``kafka_bootstrap``),
 each test on its own topics. Pipelines run on ``--runner=DirectRunner``, which on machines
 without Prism falls back to the FnApiRunner; each run logs the runner it ended up on.
@@ -40,11 +40,8 @@ from pipeline.kafkaio import (
     ReadFromKafka,
     TopicNotFoundError,
     WriteToKafka,
-    java_read,
-    java_write,
 )
 from pipeline.kafkaio.copy_topic import runner_name
-from pipeline.kafkaio.java import java_read_arguments, java_write_arguments
 from pipeline.kafkaio.offsets import (
     UNBOUNDED_STOP,
     PartitionRead,
@@ -60,6 +57,7 @@ from pipeline.kafkaio.source import (
     _ReadPartitionsUnbounded,
 )
 from pipeline.kafkaio.watermark import PartitionWatermarkEstimator
+from tests.conftest import make_test_broker
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
@@ -250,6 +248,7 @@ def test_sink_accepts_pairs_triples_and_tombstones():
 def test_record_coder_round_trips(record):
     coder = KafkaRecordCoder()
     assert coder.decode(coder.encode(record)) == record
+    assert coder.estimate_size(record) == len(coder.encode(record))  # counted, not encoded
     assert coder.is_deterministic()
     assert beam.coders.registry.get_coder(KafkaRecord) == coder
 
@@ -281,46 +280,6 @@ def test_tracker_splits_only_at_checkpoints():
     primary, residual = tracker.try_split(0)
     assert (primary, residual) == (OffsetRange(10, 11), OffsetRange(11, UNBOUNDED_STOP))
     assert PartitionOffsetTracker(OffsetRange(0, 5)).is_bounded()
-
-
-# ---------------------------------------------------------------- Java Kafka IO mapping (not run)
-
-
-def test_java_read_maps_our_config_to_beams_java_arguments():
-    config = KafkaReadConfig(
-        BOOTSTRAP, "news.raw", consumer_group="enrich", start_from="2023-10-17T08:00:00Z",
-        event_time="processing", poll_timeout_ms=1500, consumer_config={"fetch_max_wait_ms": 100},
-    )
-    arguments = java_read_arguments(config)
-    assert arguments == {
-        "consumer_config": {
-            "bootstrap.servers": BOOTSTRAP, "group.id": "enrich", "fetch.max.wait.ms": "100",
-        },
-        "topics": ["news.raw"],
-        "start_read_time": 1697529600000,
-        "commit_offset_in_finalize": True,
-        "timestamp_policy": "ProcessingTime",
-        "consumer_polling_timeout": 2,
-        "with_metadata": True,
-    }
-    assert java_read_arguments(KafkaReadConfig(BOOTSTRAP, "t", start_from="latest"))[
-        "consumer_config"]["auto.offset.reset"] == "latest"
-    with pytest.raises(ValueError, match="bounded: the Java ReadFromKafka cannot stop"):
-        java_read_arguments(KafkaReadConfig(BOOTSTRAP, "t", bounded=True))
-    java_read(config)  # builds the transform (expansion would need Java and Maven)
-
-
-def test_java_write_maps_our_config_to_beams_java_arguments():
-    config = KafkaWriteConfig(BOOTSTRAP, "news.enriched", producer_config={"linger_ms": 20})
-    assert java_write_arguments(config) == {
-        "producer_config": {
-            "bootstrap.servers": BOOTSTRAP, "linger.ms": "20", "acks": "all",
-            "enable.idempotence": "true",
-        },
-        "topic": "news.enriched",
-        "with_headers": True,
-    }
-    java_write(config)
 
 
 # ---------------------------------------------------------------- planning against the broker
@@ -656,7 +615,8 @@ def test_sink_holds_a_partial_batch_until_the_bundle_ends(
 def test_write_waits_out_a_frozen_broker_and_says_so(caplog):
     """The broker process is stopped (SIGSTOP) for 8 s mid-bundle, then resumed: the bundle
     waits (each flush of 1 s logged as a wait) and finishes with every record acknowledged."""
-    broker = EmbeddedBroker(port=0, topics=("frozen",)).start()
+    broker = make_test_broker().start()  # this session's engine: Tansu, or Apache Kafka
+    ensure_topics(broker.bootstrap, ["frozen"])
     sink = _WriteFn(KafkaWriteConfig(broker.bootstrap, "frozen", flush_timeout_s=1.0))
     sink.setup()
     window = beam.transforms.window.GlobalWindow()

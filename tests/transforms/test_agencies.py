@@ -257,6 +257,11 @@ def test_user_file_extends_and_overrides(tmp_path: Path) -> None:
     ({"format": 2, "agencies": []}, "format 2 is not supported"),
     ({"guard_cues": {"before": [""]}, "agencies": []}, "guard_cues.before must be a list"),
     ({"other_name_words": "Institute", "agencies": []}, "'other_name_words' must be a list"),
+    ({"phrases": [], "agencies": []}, "'phrases' must be an object of languages"),
+    ({"phrases": {"nl": {"cues": ["volgens"]}}, "agencies": []},
+     "phrases.nl: unknown kinds ['cues']"),
+    ({"phrases": {"nl": {"citation_cues": "volgens"}}, "agencies": []},
+     "phrases.nl.citation_cues: must be a list of non-empty strings"),
 ])
 def test_user_file_errors_name_file_entry_and_problem(tmp_path: Path, doc: object,
                                                       message: str) -> None:
@@ -274,3 +279,27 @@ def test_user_file_unreadable_or_not_json(tmp_path: Path) -> None:
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(RegistryError, match="not valid JSON"):
         load_registry(bad)
+
+
+def test_user_file_adds_phrases_of_its_language(tmp_path: Path) -> None:
+    from transforms.attribution import find_attribution
+
+    path = _write(tmp_path, {"phrases": {"nl": {"citation_cues": ["volgens"],
+                                                "articles": ["het", "de"],
+                                                "credit_leads": ["met informatie van"]}},
+                             "agencies": []}, name="dutch.json")
+    registry = load_registry(path)
+    assert ("volgens",) in registry.phrases.citation_cues
+    assert ("according", "to") in registry.phrases.citation_cues  # the shipped ones stay
+    text = "Het kabinet valt, volgens het ANP.\n(Met informatie van Reuters)"
+    found = find_attribution(text, registry=registry)
+    assert found.cited == ("ANP",) and found.credit == ("Reuters",)
+    assert find_attribution(text).cited == ()
+
+
+@pytest.mark.parametrize("word,name", [("REUTE", "Reuters"), ("REUITER", "Reuters"),
+                                       ("RUTER", "Reuters"), ("XINHAU", "Xinhua"),
+                                       ("ROUTE", None), ("AP", None), ("KYODO", "Kyodo")])
+def test_misspelt_names_one_letter_off(word: str, name: str | None) -> None:
+    agency = default_registry().misspelt(word)
+    assert (agency.name if agency else None) == name

@@ -14,6 +14,7 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
+from pipeline import runners
 from schemas import SCHEMA_VERSION, STATS
 from tests.prism import prism_location
 from tests.transforms.stat_stories import story
@@ -130,7 +131,9 @@ def test_on_prism_late_stories_are_counted_in_the_pane_at_the_end_of_the_latenes
     the pane Prism fires when the watermark passes the window's end plus the allowed
     lateness (README, *Windowed counts*); too late ones are not counted. If Prism starts
     firing late panes at once, this test fails and the README must say so."""
-    options = PipelineOptions(["--runner", "PrismRunner", "--prism_location", prism_location()])
+    # runner_arguments: its own Prism, not one an earlier DirectRunner pipeline of this
+    # process left behind (Beam keeps one per process)
+    options = PipelineOptions(runners.runner_arguments("prism", prism=prism_location()))
     options.view_as(StandardOptions).streaming = True
     stream = (
         TestStream()

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from schemas import ENRICHED_STORY
+from schemas import ENRICHED_STORY, SCHEMA_VERSION
 from schemas.timefmt import parse_rfc3339
 from transforms.agencies import default_registry
 from transforms.extract import (
@@ -353,7 +353,8 @@ def test_case_makes_a_valid_enriched_record(case: Case):
     record = finish(work, pipeline_version="test", processed_at="2024-01-01T00:00:00Z")
     ENRICHED_STORY.validate(record)
     assert record == {**{k: v for k, v in raw.items() if k not in ("html", "text")},
-                      **to_fields(run_case(case)), "processing": record["processing"]}
+                      **to_fields(run_case(case)), "processing": record["processing"],
+                      "schema_version": SCHEMA_VERSION}  # the enriched schema's, not the raw's
     fields = {"text": record["text"],
               "dateline": record["dateline"]["raw"] if record["dateline"] else ""}
     for f in record["attribution"]["findings"]:

@@ -1,11 +1,14 @@
 """`newswire enrich --bounded` against the real (embedded) broker: every raw story comes
 out once on the enriched topic, read back with an independent client (confluent-kafka) and
 valid against the schema; bad records come out on the dead-letter topic with their reason;
-offsets are committed, so the next run starts after them. Runner: FnApiRunner."""
+offsets are committed, so the next run starts after them. Runners: every one of
+tests/pipeline/conftest.py (FnApiRunner, Prism, the DirectRunner on Prism), unless a test
+says otherwise."""
 
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import subprocess
 import sys
@@ -16,21 +19,24 @@ import pytest
 from pipeline import cli
 from pipeline.enrich.launch import run
 from schemas import DEAD_LETTER, ENRICHED_STORY, SCHEMA_VERSION
+from tests.pipeline.conftest import DIRECT_FELL_BACK, DIRECT_ON_PRISM, Runner
 from tests.pipeline.enrich.support import publish, read_all
 from tests.stories import raw_value
 
+FNAPI = Runner("fnapi", ("--runner", "FnApiRunner"))
 
-def _enrich(bootstrap: str, raw: str, enriched: str, dead: str, *extra: str) -> int:
+
+def _enrich(runner, bootstrap: str, raw: str, enriched: str, dead: str, *extra: str) -> int:
     return run([
         "--bootstrap-servers", bootstrap, "--input-topic", raw, "--output-topic", enriched,
-        "--dead-letter-topic", dead, "--consumer-group", f"group-{raw}", "--runner", "FnApiRunner",
-        *extra,
+        "--dead-letter-topic", dead, "--consumer-group", f"group-{raw}", *runner.args, *extra,
     ])
 
 
 def test_bounded_run_enriches_each_story_once_and_dead_letters_the_rest(
-    kafka_bootstrap, topic_factory, tmp_path
+    kafka_bootstrap, topic_factory, tmp_path, pipeline_runner, caplog
 ):
+    caplog.set_level(logging.INFO, logger="apache_beam.runners.direct.direct_runner")
     raw, enriched, dead = topic_factory("raw", partitions=2), topic_factory("enriched"), topic_factory("dead")
     n = 30
     stories = [(f"{i:032x}".encode(), raw_value(i)) for i in range(n)]
@@ -46,7 +52,12 @@ def test_bounded_run_enriches_each_story_once_and_dead_letters_the_rest(
     )
     files = tmp_path / "enriched"
 
-    assert _enrich(kafka_bootstrap, raw, enriched, dead, "--bounded", "--output-path", str(files)) == 0
+    assert _enrich(
+        pipeline_runner, kafka_bootstrap, raw, enriched, dead, "--bounded", "--output-path", str(files)
+    ) == 0
+    if pipeline_runner.name == "direct":  # it ran on Prism, as for a user with internet
+        assert DIRECT_ON_PRISM in caplog.text
+        assert not any(fell_back in caplog.text for fell_back in DIRECT_FELL_BACK)
 
     out = read_all(kafka_bootstrap, enriched, expect=n)
     assert len(out) == n
@@ -71,22 +82,22 @@ def test_bounded_run_enriches_each_story_once_and_dead_letters_the_rest(
     assert sorted(line["story_id"] for line in lines) == sorted(key.decode() for key, _ in stories)
 
     # Offsets were committed: a second run starts after them and writes nothing new.
-    assert _enrich(kafka_bootstrap, raw, enriched, dead, "--bounded") == 0
+    assert _enrich(pipeline_runner, kafka_bootstrap, raw, enriched, dead, "--bounded") == 0
     assert len(read_all(kafka_bootstrap, enriched)) == n
 
 
-def test_a_new_revision_passes_dedup(kafka_bootstrap, topic_factory):
+def test_a_new_revision_passes_dedup(kafka_bootstrap, topic_factory, pipeline_runner):
     raw, enriched, dead = topic_factory("raw"), topic_factory("enriched"), topic_factory("dead")
     key = f"{7:032x}".encode()
     publish(kafka_bootstrap, raw, [(key, raw_value(7, 1)), (key, raw_value(7, 2)), (key, raw_value(7, 1))])
-    assert _enrich(kafka_bootstrap, raw, enriched, dead, "--bounded") == 0
+    assert _enrich(pipeline_runner, kafka_bootstrap, raw, enriched, dead, "--bounded") == 0
     out = read_all(kafka_bootstrap, enriched, expect=2)
     assert [ENRICHED_STORY.decode(m.value)["revision"] for m in out] == [1, 2]
 
 
 def test_a_missing_topic_is_reported_naming_the_option(kafka_bootstrap, topic_factory, capsys):
     raw, dead = topic_factory("raw"), topic_factory("dead")
-    assert _enrich(kafka_bootstrap, raw, "no.such.topic.enriched", dead, "--bounded") == 2
+    assert _enrich(FNAPI, kafka_bootstrap, raw, "no.such.topic.enriched", dead, "--bounded") == 2
     error = capsys.readouterr().err
     assert "--output-topic" in error and "no.such.topic.enriched" in error
 

@@ -21,8 +21,8 @@ def test_defaults():
     config = _config()
     assert (config.bootstrap_servers, config.input_topic, config.output_topic, config.dead_letter_topic) == (
         "127.0.0.1:9092", "news.raw", "news.enriched", "news.deadletter")
-    assert (config.consumer_group, config.start_from, config.bounded, config.kafka_io) == (
-        "newswire-enrich", "committed", False, "python")
+    assert (config.consumer_group, config.start_from, config.bounded) == (
+        "newswire-enrich", "committed", False)
     assert config.output_path is None and config.dedup_ttl_seconds == 0 and config.metrics_port is None
     assert config.offset_reset == "earliest"
     assert _config("--offset-reset", "none").offset_reset == "none"
@@ -52,7 +52,6 @@ def test_ours_and_beams_options_parse_together():
         (["--consumer-group", " "], "--consumer-group: empty"),
         (["--output-roll-mb", "0"], "--output-roll-mb: 0.0; must be > 0"),
         (["--output-roll-seconds", "-1"], "--output-roll-seconds: -1.0; must be > 0"),
-        (["--kafka-io", "java", "--bounded"], "--bounded: Beam's Java KafkaIO cannot stop"),
         (["--metrics-port", "70000"], "--metrics-port: 70000 is not a TCP port"),
         (["--dedup-ttl-hours", "-1"], "--dedup-ttl-hours: -1.0; must be >= 0"),
         (["--offset-reset", "smallest"], "--offset-reset: 'smallest'; choose one of earliest, latest, none"),
@@ -95,14 +94,14 @@ def test_the_command_documents_our_options_and_hands_beams_through():
     enrich_command.configure(parser)
     text = parser.format_help()
     for option in ("--bootstrap-servers", "--input-topic", "--output-topic", "--dead-letter-topic",
-                   "--output-path", "--consumer-group", "--start-from", "--bounded", "--kafka-io"):
+                   "--output-path", "--consumer-group", "--start-from", "--bounded"):
         assert option in text
     assert "--runner" in text  # the epilog says Beam's options pass through
     args, extra = parser.parse_known_args(["--input-topic", "in", "--runner", "FnApiRunner", "--streaming"])
     assert args.input_topic == "in" and args.accepts_extra
     assert extra == ["--runner", "FnApiRunner", "--streaming"]
     with pytest.raises(SystemExit):
-        parser.parse_args(["--kafka-io", "scala"])
+        parser.parse_args(["--bounded=yes"])
 
 
 def test_options_are_a_pipeline_options_view():

@@ -3,7 +3,12 @@
 memory is its own): a 10 MB binary value, a valid story of 3 MB, a story nesting 900 arrays
 in an extra field, revisions 2^63 and 2^70. Each record ends in exactly one place: enriched
 in every sink, or a dead letter with its reason (a payload too large for the dead-letter
-topic truncated, with the truncation recorded). Counted with confluent-kafka."""
+topic truncated, with the truncation recorded). Counted with confluent-kafka.
+
+Memory: the poison records may cost the process at most POISON_EXTRA_MB over a run of the
+good stories alone. Peaks are the process's own VmHWM (see _MEASURED): the figures that
+moved with the test session (330-374 MB after other pipeline tests) were wait4's, which
+kept the test process's own peak."""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from tests.stories import raw_story, raw_value
 
 REPO = Path(__file__).resolve().parents[3]
 BIG = 16 * 1024 * 1024
-PEAK_RSS_LIMIT_MB = 300
+POISON_EXTRA_MB = 100
 
 
 def _big_topic(bootstrap: str, name: str) -> str:
@@ -102,15 +107,24 @@ def test_poison_records_end_dead_lettered_with_their_reason_and_the_rest_enriche
     records = good[:2] + [(key, value) for key, (value, _, _) in poison.items()] + good[2:]
     _publish_big(kafka_bootstrap, raw, records)
     files = tmp_path / "out"
-    args = ["--bootstrap-servers", kafka_bootstrap, "--input-topic", raw, "--output-topic", enriched,
-            "--dead-letter-topic", dead, "--consumer-group", f"group-{raw}", "--runner", "FnApiRunner",
-            "--bounded", "--start-from", "earliest", "--output-path", str(files)]
 
-    status, peak_mb = _run_enrich(args, tmp_path / "enrich-1.log")
+    def args(source: str, sink: str, letters: str, *more: str) -> list[str]:
+        return ["--bootstrap-servers", kafka_bootstrap, "--input-topic", source, "--output-topic",
+                sink, "--dead-letter-topic", letters, "--consumer-group", f"group-{source}",
+                "--runner", "FnApiRunner", "--bounded", *more]
+
+    plain = _big_topic(kafka_bootstrap, f"raw-plain.{uuid.uuid4().hex}")
+    _publish_big(kafka_bootstrap, plain, good)
+    status, baseline_mb = _run_enrich(
+        args(plain, topic_factory("enriched"), topic_factory("dead")), tmp_path / "baseline.log")
+    assert status == 0, (tmp_path / "baseline.log").read_text("utf-8", "replace")[-3000:]
+
+    status, peak_mb = _run_enrich(args(raw, enriched, dead, "--output-path", str(files)),
+                                  tmp_path / "enrich-1.log")
     log = (tmp_path / "enrich-1.log").read_text("utf-8", "replace")
     assert status == 0, log[-3000:]
-    print(f"peak RSS of enrich: {peak_mb:.0f} MB")
-    assert peak_mb < PEAK_RSS_LIMIT_MB, f"peak RSS {peak_mb:.0f} MB"
+    print(f"peak RSS of enrich: {peak_mb:.0f} MB with the poison records, {baseline_mb:.0f} MB without")
+    assert peak_mb - baseline_mb < POISON_EXTRA_MB
 
     out = read_all(kafka_bootstrap, enriched, expect=len(good))
     assert sorted(m.key for m in out) == sorted(key for key, _ in good)
@@ -133,7 +147,7 @@ def test_poison_records_end_dead_lettered_with_their_reason_and_the_rest_enriche
             assert letter.get("value_truncated", False) is False and kept == value
 
     # The run committed past every record: a second run finds nothing to do and does not crash.
-    status, _ = _run_enrich(args[:-4] + ["--start-from", "committed"], tmp_path / "enrich-2.log")
+    status, _ = _run_enrich(args(raw, enriched, dead), tmp_path / "enrich-2.log")
     assert status == 0, (tmp_path / "enrich-2.log").read_text("utf-8", "replace")[-3000:]
     assert len(read_all(kafka_bootstrap, enriched)) == len(good)
     assert len(read_all(kafka_bootstrap, dead)) == len(poison)

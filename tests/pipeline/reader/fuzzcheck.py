@@ -33,7 +33,7 @@ def check_one(data: bytes, content_type: str, coding: str, max_entries: int) -> 
     records = []
     for entry in result.entries:
         try:
-            value, _notes = parse.encode_repaired({**entry.record, "revision": 1}, RAW_STORY.encode)
+            value, _notes = parse.encode_repaired({**entry.record, "revision": 1}, RAW_STORY)
         except RecordError as exc:
             raise AssertionError(f"an entry's record cannot be encoded: {exc}") from exc
         assert len(value) <= bound, f"record of {len(value)} bytes from a {len(document)}-byte document"

@@ -1,11 +1,11 @@
 """No entry is lost when the reader is killed (SIGKILL) right after Kafka acknowledged a batch,
 nor across broker outages, whether the reader rides them out or is killed during one.
 
-What these tests can prove, and what not: the embedded broker keeps data in memory only, so
-each broker's records are counted (with confluent-kafka) while it is up, before it is
-stopped. That proves the reader's side: whatever Kafka did not acknowledge stays in the store
-and reaches the next broker, with or without a restart of the reader. It cannot prove that
-acknowledged records survive a broker failure: that is Kafka's replication, not the reader."""
+What these tests can prove, and what not: each broker here starts empty (the embedded one keeps
+data in memory only; on Apache Kafka each start gets a new data directory), so each broker's
+records are counted (with confluent-kafka) while it is up, before it is stopped. That proves the reader's side: whatever Kafka did not acknowledge stays in the store
+and reaches the next broker, with or without a restart of the reader. That acknowledged
+records survive a broker kill -9 is shown on Apache Kafka in tests/pipeline/test_broker_restart.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.broker import free_port
+from tests.conftest import make_test_broker
 from tests.pipeline.reader.harness import (
     counts,
     expected_ids,
@@ -72,6 +73,7 @@ def test_killed_between_kafka_ack_and_store_update(feed_server, kafka_bootstrap,
 
 
 @pytest.mark.slow
+@pytest.mark.kafka  # the session's engine (tests/conftest.py)
 def test_broker_outages_lose_nothing(feed_server, tmp_path):
     topic = "news.raw"
     port = free_port()
@@ -92,7 +94,7 @@ def test_broker_outages_lose_nothing(feed_server, tmp_path):
         feed_server.put("/desk.xml", rss([item for batch in batches[:upto] for item in batch], str(upto)))
 
     serve(1)
-    broker = EmbeddedBroker(port=port, topics=(topic,)).start()
+    broker = make_test_broker(port=port, topics=(topic,)).start()
     reader = start_ingest(args, log)
     try:
         # 1. broker up: the first entries arrive
@@ -103,7 +105,7 @@ def test_broker_outages_lose_nothing(feed_server, tmp_path):
         serve(2)
         _wait_until(lambda: _pending(store) == 7, "the outage's entries in the store", log=log)
         _wait_until(lambda: "unavailable" in log.read_text(), "the reader to report the outage", log=log)
-        broker = EmbeddedBroker(port=port, topics=(topic,)).start()
+        broker = make_test_broker(port=port, topics=(topic,)).start()
         # ...and resumes by itself when a broker is back
         records = read_topic(broker.bootstrap, topic, expect=7)
         assert {r.story_id for r in records} == ids[1] and len(records) == 7
@@ -115,7 +117,7 @@ def test_broker_outages_lose_nothing(feed_server, tmp_path):
         _wait_until(lambda: _pending(store) == 6, "the second outage's entries in the store", log=log)
         reader.send_signal(signal.SIGKILL)
         reader.wait(10)
-        broker = EmbeddedBroker(port=port, topics=(topic,)).start()
+        broker = make_test_broker(port=port, topics=(topic,)).start()
         assert run_ingest([*args, "--once"]) == 0
         records = read_topic(broker.bootstrap, topic, expect=6)
         assert {r.story_id for r in records} == ids[2] and len(records) == 6

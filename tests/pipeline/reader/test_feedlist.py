@@ -79,3 +79,23 @@ def test_unusable_lists(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(FeedListError, match="cannot read it"):
         load_feed_list(tmp_path / "nope.txt")
+
+
+def test_a_feed_may_set_its_own_article_fetching(tmp_path):
+    plain = _write(tmp_path, "feeds.txt", """\
+https://feeds.example.com/world.xml fetch-articles=never
+https://feeds.example.com/asia.xml   fetch-articles=always   # full pages wanted
+https://feeds.example.com/europe.xml
+""")
+    assert [(s.url, s.fetch_articles) for s in load_feed_list(plain)] == [
+        ("https://feeds.example.com/world.xml", "never"),
+        ("https://feeds.example.com/asia.xml", "always"),
+        ("https://feeds.example.com/europe.xml", None),
+    ]
+    opml = _write(tmp_path, "feeds.opml", """<?xml version="1.0"?><opml version="2.0"><body>
+<outline text="A" xmlUrl="https://a.example.com/rss" fetchArticles="auto"/>
+<outline text="B" xmlUrl="https://b.example.com/rss"/></body></opml>""")
+    assert [s.fetch_articles for s in load_feed_list(opml)] == ["auto", None]
+    bad = _write(tmp_path, "bad.txt", "https://feeds.example.com/x.xml fetch-articles=sometimes\n")
+    with pytest.raises(FeedListError, match="line 1: .*'sometimes': use one of auto, always, never"):
+        load_feed_list(bad)

@@ -7,8 +7,11 @@ import dataclasses
 import email.utils
 import gzip
 import os
+import subprocess
+import sys
 import time
 import zlib
+from pathlib import Path
 
 import brotli
 import pytest
@@ -182,6 +185,7 @@ def test_content_codings_are_decoded_layer_by_layer(feed_server, fast_options, c
 
 @pytest.mark.parametrize("coding, body, error", [
     ("compress", b"\x1f\x9d\x90hello", "unsupported Content-Encoding compress"),
+    ("br", b"\x0b\x02\x80not brotli at all", "corrupt br data"),
     ("gzip, gzip, gzip, gzip, gzip", b"", "5 layers refused (at most 4)"),
     ("gzip", b"\x1f\x8b\x08\x00garbage-garbage", "corrupt gzip data"),
 ])
@@ -240,6 +244,21 @@ def test_local_files_are_read_only_inside_the_allowed_folder(tmp_path, fast_opti
     assert "local files are not read as feeds here" in fetch(nowhere, (allowed / "feed.xml").as_uri()).error
     os.mkfifo(allowed / "pipe.xml")
     assert fetch(options, (allowed / "pipe.xml").as_uri()).error.endswith("pipe.xml is not a regular file")
+
+
+def test_a_file_read_blocked_for_good_does_not_keep_the_process_alive():
+    """What made `ingest --once` hang on a FIFO: asyncio.run() waited for the blocked thread."""
+    script = ("import asyncio, threading\n"
+              "from pipeline.reader.fetch import _in_daemon_thread\n"
+              "async def main():\n"
+              "    try:\n"
+              "        await asyncio.wait_for(_in_daemon_thread(threading.Event().wait), 0.2)\n"
+              "    except asyncio.TimeoutError:\n"
+              "        print('timed out', flush=True)\n"
+              "asyncio.run(main())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30,
+                          check=False, cwd=Path(__file__).parents[3])
+    assert done.returncode == 0 and done.stdout == "timed out\n", done.stderr
 
 
 def test_a_brotli_bomb_is_cut_at_the_decoded_size_limit(feed_server, fast_options):

@@ -7,13 +7,15 @@ import asyncio
 import dataclasses
 import itertools
 
+import brotli
 import pytest
 
 from pipeline.reader import safety
 from pipeline.reader.fetch import Fetcher
+from pipeline.reader.options import ReaderOptions
 from pipeline.reader.pages import PageFetcher, decision, decode_page
 from pipeline.reader.politeness import HostLimiter
-from pipeline.reader.robots import RobotsCache
+from pipeline.reader.robots import RobotsCache, Rules, robots_url
 from tests.pages import PAYWALL_STUB, SCRIPT_ONLY, article_page
 from tests.pipeline.reader.feedserver import FeedServer
 from transforms.page import extract_page
@@ -177,9 +179,26 @@ def test_the_address_guard_holds_on_every_redirect_hop(page_options, monkeypatch
         private.put("/secret", article_page("Internal").encode(), content_type=HTML)
         public.redirect("/p", 302, private.url("/secret"))
         [result] = fetch_pages(guarded, [public.url("/p")])
+        # the redirect target's robots.txt is asked for first: the guard refuses that connection
+        assert result.article["outcome"] == "robots_disallow"
+        assert "refused: 127.0.0.2" in result.article["reason"]
+        assert public.hits("/p") == 1 and private.requests == []
+        private.put("/robots.txt", b"", content_type="text/plain")
+        options = dataclasses.replace(guarded, robots_ttl=1.0)
+
+        async def robots_allowed_then_page():
+            # with the target's robots.txt known (as if read before), the page hop itself is refused
+            async with Fetcher(options) as fetcher:
+                limiter = HostLimiter(options)
+                robots = RobotsCache(fetcher, limiter)
+                robots._rules[robots_url(private.url("/"))] = Rules(None, True, float("inf"), "test")
+                return await PageFetcher(fetcher, limiter, robots).page_for(
+                    {"source": {"link": public.url("/p")}, "text": "x"}, "auto")
+
+        result = asyncio.run(robots_allowed_then_page())
         assert result.article["outcome"] == "fetch_error"
         assert result.article["reason"].startswith("refused: 127.0.0.2")
-        assert public.hits("/p") == 1 and private.hits("/secret") == 0
+        assert private.requests == []
 
 
 def test_the_fetched_page_holds_what_the_extractor_needs(feed_server, page_options):
@@ -188,3 +207,36 @@ def test_the_fetched_page_holds_what_the_extractor_needs(feed_server, page_optio
     article = extract_page(result.page["html"], result.page["url"])
     assert "PHOTO: AFP" in article.body_html and ("byline", "By Ana Lima") in [(r.kind, r.text) for r in article.removed]
     assert article.metadata.accessible_for_free is True
+
+
+def test_a_brotli_compressed_page_is_decoded(feed_server, page_options):
+    page = article_page("Port reopens").encode()
+    feed_server.put("/p", brotli.compress(page), content_type=HTML, headers={"Content-Encoding": "br"})
+    [result] = fetch_pages(page_options, [feed_server.url("/p")])
+    assert result.article["outcome"] == "fetched" and result.article["bytes"] == len(page)
+    assert "HARBOUR CITY (Reuters)" in result.page["html"]
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"fetch_articles": "sometimes"}, "fetch_articles: 'sometimes' must be one of auto, always, never"),
+    ({"host_rate": 0}, "host_rate: 0 must be a number of requests per second > 0"),
+    ({"page_record_bytes": 0}, "page_record_bytes: 0 must be an integer >= 1"),
+])
+def test_page_options_are_checked_when_built(changes, message):
+    with pytest.raises(ValueError, match=message):
+        ReaderOptions(**changes)
+
+
+def test_a_redirect_to_another_host_obeys_that_hosts_robots_txt(page_options):
+    with FeedServer("127.0.0.1") as first, FeedServer("127.0.0.2") as second:
+        first.put("/robots.txt", b"", content_type="text/plain")
+        second.put("/robots.txt", b"User-agent: *\nDisallow: /closed/\n", content_type="text/plain")
+        second.put("/closed/p", article_page("Closed").encode(), content_type=HTML)
+        second.put("/open/p", article_page("Open").encode(), content_type=HTML)
+        first.redirect("/a", 302, second.url("/closed/p"))
+        first.redirect("/b", 302, second.url("/open/p"))
+        closed, open_ = fetch_pages(page_options, [first.url("/a"), first.url("/b")])
+        assert closed.article["outcome"] == "robots_disallow"
+        assert closed.article["reason"].startswith(f"redirect to {second.url('/closed/p')}")
+        assert second.hits("/closed/p") == 0 and second.hits("/robots.txt") == 1
+        assert open_.article["outcome"] == "fetched" and open_.page["url"] == second.url("/open/p")

@@ -184,6 +184,12 @@ def test_cap_entries_keeps_the_first_entries_and_the_closing_tags():
     assert cap_entries(atom, 5) == (atom, 0) and cap_entries(atom, 9) == (atom, 0)
     parsed = parse_feed(atom.encode(), feed_url="https://a.example.com/f", fetched_at=FETCHED, max_entries=2)
     assert len(parsed.entries) == 2 and "3 entries after the first 2 not read" in parsed.problems[0]
+    # items never closed are entries to feedparser's loose parser: counted by their start tags
+    unclosed = "<rss><channel>" + "".join(f"<item><guid>u-{i}</guid>" for i in range(5)) + "</channel></rss>"
+    assert cap_entries(unclosed, 2) == (("<rss><channel><item><guid>u-0</guid><item><guid>u-1</guid>"
+                                        "</channel></rss>"), 3)
+    parsed = parse_feed(unclosed.encode(), feed_url="https://a.example.com/f", fetched_at=FETCHED, max_entries=2)
+    assert len(parsed.entries) == 2
 
 
 def test_a_refused_field_is_emptied_and_the_entry_kept():
@@ -194,12 +200,32 @@ def test_a_refused_field_is_emptied_and_the_entry_kept():
                           b"</item></channel></rss>", feed_url="https://a.example.com/f", fetched_at=FETCHED).entries
     record = {**entry.record, "revision": 1, "published_at": "not a time", "language": 7,
               "source": {**entry.record["source"], "link": ["no"]}}
-    value, notes = encode_repaired(record, RAW_STORY.encode)
+    value, notes = encode_repaired(record, RAW_STORY)
     decoded = RAW_STORY.decode(value)
     assert decoded["published_at"] is None and decoded["language"] is None and decoded["source"]["link"] is None
     assert len(notes) == 3 and any(note.startswith("published_at emptied (") for note in notes)
     with pytest.raises(RecordError, match="story_id"):
-        encode_repaired({**record, "story_id": "nope"}, RAW_STORY.encode)
+        encode_repaired({**record, "story_id": "nope"}, RAW_STORY)
+
+
+def test_cap_tags_cuts_before_the_first_tag_too_many():
+    from pipeline.reader.parse import cap_tags
+
+    assert cap_tags("<a><b>&lt;c&gt;<d>", 3) == ("<a><b>&lt;c&gt;", True)
+    assert cap_tags("<a><b>&lt;c&gt;", 3) == ("<a><b>&lt;c&gt;", False)
+
+
+@pytest.mark.parametrize("html", ["x" * 800_000, "é" * 690_000, '"' * 400_000])
+def test_a_text_over_the_schemas_limits_is_trimmed_to_fit(html):
+    from pipeline.reader.parse import encode_repaired
+    from schemas import RAW_STORY
+
+    (entry,) = parse_feed(b'<rss version="2.0"><channel><title>T</title><item><guid>g-1</guid><title>x</title>'
+                          b"</item></channel></rss>", feed_url="https://a.example.com/f", fetched_at=FETCHED).entries
+    value, notes = encode_repaired({**entry.record, "revision": 1, "html": html}, RAW_STORY)
+    kept = RAW_STORY.decode(value)["html"]
+    assert len(value) <= RAW_STORY.limits.max_record_bytes and html.startswith(kept) and len(kept) > 250_000
+    assert notes and all(note.startswith("html trimmed from ") for note in notes)
 
 
 def test_a_bare_ampersand_in_a_malformed_feed_stays_an_ampersand():

@@ -99,7 +99,7 @@ def test_a_field_the_schema_refuses_is_emptied_and_the_entry_queued(store):
     bad.record["published_at"] = "yesterday"
     counts = _record(store, feed.id, [bad, _entry("a" * 32, "Good")])
     assert counts.new == 2 and not counts.invalid and "published_at emptied" in counts.repaired[0]
-    assert "1 entries kept with a refused field emptied" in store.feed(feed.id).last_problem
+    assert "1 entries kept with a field trimmed or emptied" in store.feed(feed.id).last_problem
     queued = {row.story_id: RAW_STORY.decode(row.value) for row in store.pending(10)}
     assert queued["c" * 32]["published_at"] is None and queued["c" * 32]["title"] == "Bad date"
 
