@@ -11,6 +11,7 @@ from pathlib import Path
 from pipeline import metrics
 from pipeline.display import plural
 from pipeline.kafka_clients import check_bootstrap_servers, check_topic_name
+from pipeline.malloc import return_large_blocks
 from pipeline.reader.feedlist import FeedListError, load_feed_list
 from pipeline.reader.options import DEFAULT_USER_AGENT, FETCH_ARTICLES, ReaderOptions
 from pipeline.reader.publish import DEFAULT_MAX_RECORD_BYTES, Publisher
@@ -136,6 +137,7 @@ def _options(args: argparse.Namespace) -> ReaderOptions:
 
 
 def main(args: argparse.Namespace) -> int:
+    return_large_blocks()  # pipeline/malloc.py: decoded bodies' blocks go back to the system
     # httpx logs every request at INFO: one line per feed per poll is noise at this scale.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     for handler in logging.getLogger().handlers:  # no feed URL's password in any log line

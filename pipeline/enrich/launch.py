@@ -24,6 +24,7 @@ from pipeline.enrich import files
 from pipeline.enrich.assembly import build
 from pipeline.enrich.options import EnrichConfig, NewswireOptions, checked
 from pipeline.kafka_clients import make_consumer
+from pipeline.malloc import return_large_blocks
 from transforms.extract import load_data
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ def _terminate_on_sigterm() -> Iterator[None]:
 def run_with(options: PipelineOptions) -> int:
     """Validate, build and run; return an exit status (2: invalid options or missing topics).
     Blocks until a bounded run is done or a continuous one is stopped (SIGTERM or Ctrl-C)."""
+    return_large_blocks()  # before any thread: big records' blocks go back (pipeline/malloc.py)
     try:
         config = checked(options)
         if runners.default_runner(options, continuous=not config.bounded):
