@@ -134,7 +134,13 @@ def fetch_jars(version: str = KAFKA_VERSION) -> Path:
 
 
 def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random cluster id as Kafka writes them (URL-safe base64 of 16 bytes), never one that
+    starts with "-": StorageTool's argument parser would read it as an option (as Kafka's
+    own Uuid.randomUuid() avoids too). One id in 64 did, and formatting failed."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaServer(BrokerProcess):
