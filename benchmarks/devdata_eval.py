@@ -49,6 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.transforms.test_corpus import Counts as CorpusCounts
 from transforms.extract import extract, to_fields
 from transforms.gazetteer import default_gazetteer, normalize_key
 
@@ -110,28 +111,13 @@ def load_countries(path: Path = COUNTRIES) -> dict[str, str]:
 
 
 @dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+class Counts(CorpusCounts):
+    """The corpus gate's counts (precision, recall, F1), filled from sets of names."""
 
     def add(self, want: set[str], have: set[str]) -> None:
         self.tp += len(want & have)
         self.fp += len(have - want)
         self.fn += len(want - have)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def __str__(self) -> str:
         return (f"P {self.precision:.4f} R {self.recall:.4f} F1 {self.f1:.4f} "

@@ -6,7 +6,7 @@ in every sink, or a dead letter with its reason (a payload too large for the dea
 topic truncated, with the truncation recorded). Counted with confluent-kafka.
 
 Memory: the poison records may cost the process at most POISON_EXTRA_MB over a run of the
-good stories alone. Peaks are the process's own VmHWM (see _MEASURED): the figures that
+good stories alone. Peaks are the process's own VmHWM (tests/peak.py): the figures that
 moved with the test session (330-374 MB after other pipeline tests) were wait4's, which
 kept the test process's own peak."""
 
@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from kafka.admin import NewTopic
 
 from pipeline.kafka_clients import make_producer
 from schemas import DEAD_LETTER, ENRICHED_STORY, RAW_STORY
+from tests import peak
 from tests.pipeline.enrich.support import read_all
 from tests.stories import raw_story, raw_value
 
@@ -55,29 +54,14 @@ def _publish_big(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]])
         producer.close()
 
 
-# The process's own peak (VmHWM), printed as it exits. Not wait4's ru_maxrss: Linux keeps in
-# it the peak of the memory the child replaced at exec, which (vfork) is this test
-# process's: after other tests of the session it read 326-428 MB for a pipeline whose peak
-# was 287 MB.
-_MEASURED = """
-import atexit, re, runpy, sys
-def peak():
-    with open("/proc/self/status") as status:
-        kb = re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)
-    print(f"PEAK_RSS_KB={kb}", flush=True)
-atexit.register(peak)
-runpy.run_module("pipeline.enrich", run_name="__main__", alter_sys=True)
-"""
 
 
 def _run_enrich(args: list[str], log_path: Path) -> tuple[int, float]:
     """Exit status and peak RSS in MB of one `enrich` process."""
     with log_path.open("wb") as log:
-        status = subprocess.run([sys.executable, "-c", _MEASURED, *args], cwd=REPO, stdout=log,
+        status = subprocess.run(peak.measured("pipeline.enrich", *args), cwd=REPO, stdout=log,
                                 stderr=subprocess.STDOUT, check=False).returncode
-    peak = re.search(r"^PEAK_RSS_KB=(\d+)$", log_path.read_text("utf-8", "replace"), re.MULTILINE)
-    assert peak, f"no peak RSS reported: {log_path}"
-    return status, int(peak.group(1)) / 1024
+    return status, peak.peak_mb(log_path.read_text("utf-8", "replace"))
 
 
 def _with_nested_extra(value: bytes, depth: int) -> bytes:

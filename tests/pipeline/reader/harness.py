@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from pipeline.commands import ingest
 from pipeline.reader.parse import parse_feed
 from schemas import RAW_STORY
+from tests.peak import measured, peak_mb
 from tests.pipeline.reader.feedfixtures import FeedFixture, all_fixtures
 from tests.pipeline.reader.feedserver import FeedServer
 
@@ -148,27 +148,13 @@ class IngestRun:
     output: str
 
 
-# `newswire ingest` with its peak RSS printed at exit. VmHWM is the high-water mark of the
-# process's own memory map, which starts afresh at exec; ru_maxrss from wait4 does not: Linux
-# carries the parent's peak into a child started with vfork (seen: 300 MB of pytest's own).
-_MEASURED = """
-import atexit, re, sys
-def peak():
-    with open("/proc/self/status") as status:
-        kb = re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)
-    print(f"PEAK_RSS_KB={kb}", flush=True)
-atexit.register(peak)
-from pipeline.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-_PEAK = re.compile(r"^PEAK_RSS_KB=(\d+)$", re.MULTILINE)
 
 
 def run_ingest_measured(argv: list[str], *, timeout: float = 120.0, log_level: str = "INFO") -> IngestRun:
     """Run the real `newswire ingest ARGV` command in a subprocess: its exit status, its
     peak RSS and its output (stdout and stderr)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-c", _MEASURED, "--log-level", log_level, "ingest", *argv]
+    command = measured("pipeline.cli", "--log-level", log_level, "ingest", *argv)
     try:
         done = subprocess.run(command, check=False, cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=timeout)
@@ -176,6 +162,4 @@ def run_ingest_measured(argv: list[str], *, timeout: float = 120.0, log_level: s
         output = (exc.output or b"").decode(errors="replace")
         raise AssertionError(f"newswire ingest did not exit within {timeout:g} s:\n{output[-3000:]}") from None
     output = done.stdout.decode(errors="replace")
-    peak = _PEAK.search(output)
-    assert peak, f"no peak RSS reported:\n{output[-3000:]}"
-    return IngestRun(done.returncode, int(peak.group(1)) / 1024, output)
+    return IngestRun(done.returncode, peak_mb(output), output)
