@@ -454,12 +454,19 @@ def parse_feed(
         "content-location": base_url,
         **({"content-language": headers["content-language"]} if headers.get("content-language") else {}),
     }
-    parsed = feedparser.parse(io.BytesIO(utf8), response_headers=response_headers)
-    if parsed.get("bozo") and (escaped := _escape_bare_ampersands(utf8)) != utf8:
-        # Read again with bare "&" escaped; the problem reported is the first parse's.
-        reparsed = feedparser.parse(io.BytesIO(escaped), response_headers=response_headers)
-        reparsed["bozo"], reparsed["bozo_exception"] = True, parsed.get("bozo_exception")
-        parsed = reparsed
+    try:
+        parsed = feedparser.parse(io.BytesIO(utf8), response_headers=response_headers)
+        if parsed.get("bozo") and (escaped := _escape_bare_ampersands(utf8)) != utf8:
+            # Read again with bare "&" escaped; the problem reported is the first parse's.
+            reparsed = feedparser.parse(io.BytesIO(escaped), response_headers=response_headers)
+            reparsed["bozo"], reparsed["bozo_exception"] = True, parsed.get("bozo_exception")
+            parsed = reparsed
+    except Exception as exc:  # noqa: BLE001 - feedparser's own bugs on hostile markup
+        # feedparser is meant to turn any input into a result; some malformed documents make
+        # its loose parser raise (seen by the fuzzer: KeyError 'links'). The feed is then
+        # unreadable this time, said so, and the reader goes on with the other feeds.
+        result.error = f"the feed parser failed on this document ({type(exc).__name__}: {exc})"
+        return result
     feed = parsed.get("feed", {})
     entries = list(parsed.get("entries", []))
     if parsed.get("bozo"):
