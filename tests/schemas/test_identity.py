@@ -78,3 +78,10 @@ def test_no_guid_no_link_uses_a_content_hash():
 @given(st.text(min_size=4).filter(lambda s: s.strip() and len(s.strip()) >= 4), st.sampled_from([FEED, "https://x.example/f"]))
 def test_story_id_is_deterministic(guid, feed):
     assert story_id(guid=guid, link=None, feed_url=feed) == story_id(guid=guid, link=None, feed_url=feed)
+
+
+@pytest.mark.parametrize("link", ["https://example.com:00</story", "http://[::1/story", "https://example.com:99999/x"])
+def test_a_link_that_does_not_parse_identifies_the_story_by_its_content(link):
+    by_link = story_id(guid=None, link=link, feed_url="https://example.com/feed", title="T", content="C")
+    by_content = story_id(guid=None, link=None, feed_url="https://example.com/feed", title="T", content="C")
+    assert by_link == by_content
