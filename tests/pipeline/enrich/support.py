@@ -20,12 +20,14 @@ class Message(NamedTuple):
     timestamp_ms: int
 
 
-def publish(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
-    """Send (key, value) pairs and wait for every acknowledgement."""
-    producer = make_producer(bootstrap)
+def publish(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]],
+            **producer_config) -> None:
+    """Send (key, value) pairs and wait for every acknowledgement (``producer_config`` goes to
+    the producer, e.g. a larger ``max_request_size``)."""
+    producer = make_producer(bootstrap, **producer_config)
     try:
         futures = [producer.send(topic, key=key, value=value) for key, value in records]
-        producer.flush(timeout=30)
+        producer.flush(timeout=60)
         for future in futures:
             future.get(timeout=10)
     finally:

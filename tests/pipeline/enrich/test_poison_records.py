@@ -22,10 +22,9 @@ import orjson
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from pipeline.kafka_clients import make_producer
 from schemas import DEAD_LETTER, ENRICHED_STORY, RAW_STORY
 from tests import peak
-from tests.pipeline.enrich.support import read_all
+from tests.pipeline.enrich.support import publish, read_all
 from tests.stories import raw_story, raw_value
 
 REPO = Path(__file__).resolve().parents[3]
@@ -41,17 +40,6 @@ def _big_topic(bootstrap: str, name: str) -> str:
     finally:
         admin.close()
     return name
-
-
-def _publish_big(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
-    producer = make_producer(bootstrap, max_request_size=BIG)
-    try:
-        futures = [producer.send(topic, key=key, value=value) for key, value in records]
-        producer.flush(timeout=60)
-        for future in futures:
-            future.get(timeout=10)
-    finally:
-        producer.close()
 
 
 
@@ -89,7 +77,7 @@ def test_poison_records_end_dead_lettered_with_their_reason_and_the_rest_enriche
     }
     good = [(f"{i:032x}".encode(), raw_value(i)) for i in range(5)]
     records = good[:2] + [(key, value) for key, (value, _, _) in poison.items()] + good[2:]
-    _publish_big(kafka_bootstrap, raw, records)
+    publish(kafka_bootstrap, raw, records, max_request_size=BIG)
     files = tmp_path / "out"
 
     def args(source: str, sink: str, letters: str, *more: str) -> list[str]:
@@ -98,7 +86,7 @@ def test_poison_records_end_dead_lettered_with_their_reason_and_the_rest_enriche
                 "--runner", "FnApiRunner", "--bounded", *more]
 
     plain = _big_topic(kafka_bootstrap, f"raw-plain.{uuid.uuid4().hex}")
-    _publish_big(kafka_bootstrap, plain, good)
+    publish(kafka_bootstrap, plain, good, max_request_size=BIG)
     status, baseline_mb = _run_enrich(
         args(plain, topic_factory("enriched"), topic_factory("dead")), tmp_path / "baseline.log")
     assert status == 0, (tmp_path / "baseline.log").read_text("utf-8", "replace")[-3000:]
